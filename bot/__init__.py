@@ -1,0 +1,3 @@
+"""atl-bot: the Audio Tài Lộc production runbook, run from Slack."""
+
+__version__ = "0.1.0"

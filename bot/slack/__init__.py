@@ -1,0 +1,1 @@
+"""The Slack boundary: Bolt app, Web API client, command parsing, Block Kit rendering."""

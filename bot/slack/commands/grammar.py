@@ -1,0 +1,47 @@
+"""Value patterns shared by several commands; each error names the value and the form expected."""
+
+import re
+
+from bot.errors import UsageError
+
+# Default tag pattern from the runbook engine issue; configurable per deployment later.
+VERSION = re.compile(r"^v\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")
+ENVIRONMENT = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+MIGRATION = re.compile(r"^\d{14}-[a-z0-9][a-z0-9_-]{0,99}$")
+SEVERITY = re.compile(r"^[Pp][1-4]$")
+INCIDENT_REF = re.compile(r"^#(\d{1,12})$")
+USER_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+
+
+def version(value: str, usage: str) -> str:
+    if not VERSION.match(value):
+        raise UsageError(f"`{value}` is not a release tag (expected vMAJOR.MINOR.PATCH, e.g. v1.0.0).", usage)
+    return value
+
+
+def environment(value: str, usage: str) -> str:
+    if not ENVIRONMENT.match(value):
+        raise UsageError(f"`{value}` is not an environment name (e.g. production, staging).", usage)
+    return value
+
+
+def severity(value: str, usage: str) -> str:
+    if not SEVERITY.match(value):
+        raise UsageError(f"`{value}` is not a severity (expected P1, P2, P3 or P4).", usage)
+    return value.upper()
+
+
+def migration(value: str, usage: str) -> str:
+    if not MIGRATION.match(value):
+        raise UsageError(
+            f"`{value}` is not a migration name (expected TIMESTAMP-name, e.g. 20240101120000-migration-name).",
+            usage,
+        )
+    return value
+
+
+def user(value: str, usage: str) -> str:
+    m = USER_MENTION.match(value)
+    if not m:
+        raise UsageError(f"`{value}` is not a Slack user (mention them, e.g. @jane).", usage)
+    return m.group(1)

@@ -1,0 +1,1 @@
+"""Runbook step handlers, one module per system. They know their own system only."""
