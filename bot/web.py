@@ -11,6 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
+from bot.capabilities import install_all
 from bot.logs import request_id, user_id
 from bot.metrics import HTTP_LATENCY, HTTP_REQUESTS, REGISTRY
 from bot.runtime import Runtime
@@ -86,4 +87,5 @@ def build_web_app(runtime: Runtime, bolt: AsyncApp) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
+    install_all(runtime, bolt, app)
     return app

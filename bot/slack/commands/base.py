@@ -49,6 +49,7 @@ Executor = Callable[["Runtime", Invocation, Any], Awaitable[Reply | None]]
 class Subcommand:
     usage: str
     summary: str
+    request: type[Request]
 
 
 @dataclass
@@ -65,8 +66,12 @@ class CommandSpec:
         return self.executors.get(type(request))
 
     def help_text(self) -> str:
+        """Only what exists: subcommands whose request has an executor in this build."""
         lines = [f"*{self.name}* — {self.description}"]
-        lines += [f"• `{f'{self.name} {sub.usage}'.strip()}` — {sub.summary}" for sub in self.subcommands]
+        ready = [sub for sub in self.subcommands if sub.request in self.executors]
+        lines += [f"• `{f'{self.name} {sub.usage}'.strip()}` — {sub.summary}" for sub in ready]
+        if not ready:
+            lines.append(f"_{self.name} is not enabled in this build yet; nothing it names can run._")
         lines.append(f"• `{self.name} help` — this message")
         return "\n".join(lines)
 

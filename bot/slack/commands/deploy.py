@@ -49,9 +49,9 @@ SPEC = CommandSpec(
     usage_hint="[plan] VERSION [ENVIRONMENT] [--pm2]",
     parse=parse,
     subcommands=[
-        Subcommand("VERSION", "blue-green deploy of a tag to production"),
-        Subcommand("VERSION ENVIRONMENT", "blue-green deploy to another environment, e.g. staging"),
-        Subcommand("VERSION --pm2", "deploy with PM2 instead of blue-green"),
-        Subcommand("plan VERSION [ENVIRONMENT]", "show every step that would run, without running it"),
+        Subcommand("VERSION", "blue-green deploy of a tag to production", DeployRequest),
+        Subcommand("VERSION ENVIRONMENT", "blue-green deploy to another environment, e.g. staging", DeployRequest),
+        Subcommand("VERSION --pm2", "deploy with PM2 instead of blue-green", DeployRequest),
+        Subcommand("plan VERSION [ENVIRONMENT]", "show every step that would run, without running it", DeployRequest),
     ],
 )

@@ -35,10 +35,10 @@ SPEC = CommandSpec(
     usage_hint="[db|redis|metrics|logs]",
     parse=parse,
     subcommands=[
-        Subcommand("", "check everything"),
-        Subcommand("db", "PostgreSQL: reachable, connections, replication lag"),
-        Subcommand("redis", "Redis: reachable, memory, hit rate, evictions"),
-        Subcommand("metrics", "application metrics against the runbook's thresholds"),
-        Subcommand("logs", "counts of the runbook's error-log patterns"),
+        Subcommand("", "check everything", HealthRequest),
+        Subcommand("db", "PostgreSQL: reachable, connections, replication lag", HealthRequest),
+        Subcommand("redis", "Redis: reachable, memory, hit rate, evictions", HealthRequest),
+        Subcommand("metrics", "application metrics against the runbook's thresholds", HealthRequest),
+        Subcommand("logs", "counts of the runbook's error-log patterns", HealthRequest),
     ],
 )

@@ -43,5 +43,5 @@ SPEC = CommandSpec(
     description="Run the runbook's maintenance procedures",
     usage_hint="|".join(TASKS),
     parse=parse,
-    subcommands=[Subcommand(task, summary) for task, summary in TASKS.items()],
+    subcommands=[Subcommand(task, summary, MaintRequest) for task, summary in TASKS.items()],
 )

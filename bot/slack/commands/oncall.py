@@ -24,5 +24,5 @@ SPEC = CommandSpec(
     description="Who in the escalation matrix is reachable now, and why",
     usage_hint="",
     parse=parse,
-    subcommands=[Subcommand("", "who is reachable now")],
+    subcommands=[Subcommand("", "who is reachable now", OncallRequest)],
 )
