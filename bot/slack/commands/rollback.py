@@ -63,9 +63,9 @@ SPEC = CommandSpec(
     usage_hint="[ENVIRONMENT] | db [--to MIGRATION] | full VERSION",
     parse=parse,
     subcommands=[
-        Subcommand("", "immediate rollback: switch nginx back to the previous colour, stop the bad one", RollbackRequest),
+        Subcommand("", "immediate rollback: nginx back to the previous colour, stop the bad one", RollbackRequest),
         Subcommand("db", "roll back the last database migration", RollbackRequest),
-        Subcommand("db --to MIGRATION", "roll back to a migration, e.g. 20240101120000-migration-name", RollbackRequest),
+        Subcommand("db --to MIGRATION", "roll back to a migration, e.g. 20240101120000-name", RollbackRequest),
         Subcommand("full VERSION", "full system rollback to a previous tag, e.g. v0.9.0", RollbackRequest),
     ],
 )
