@@ -1,0 +1,1 @@
+"""The escalation matrix in time: who is reachable when, and why (pure domain, no Slack)."""
