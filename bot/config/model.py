@@ -7,6 +7,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
+from bot.config.alerts import AlertsConfig
+from bot.config.environments import Environments
+from bot.config.escalation import EscalationConfig
+from bot.config.statuspage import StatusPageConfig
 from bot.errors import ConfigError
 
 ChannelId = Annotated[str, StringConstraints(pattern=r"^[CGD][A-Z0-9]{6,}$")]
@@ -44,6 +48,10 @@ class AppConfig(Strict):
     channels: Channels
     roles: Roles
     grafana_dashboards: dict[str, str] = Field(default_factory=dict)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    environments: Environments = Field(default_factory=dict)
+    escalation: EscalationConfig = Field(default_factory=EscalationConfig)
+    statuspage: StatusPageConfig = Field(default_factory=StatusPageConfig)
 
     @field_validator("timezone")
     @classmethod
@@ -70,6 +78,8 @@ def _describe(err: dict) -> str:  # type: ignore[type-arg]
         pattern = str(err.get("ctx", {}).get("pattern", ""))
         hint = HINTS["ChannelId"] if pattern.startswith("^[CGD]") else HINTS["Principal"]
         msg = f"{err['input']!r} is not {hint}"
+    elif err["type"] == "value_error":
+        msg = str(msg).removeprefix("Value error, ")
     return f"{key}: {msg}"
 
 

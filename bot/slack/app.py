@@ -5,12 +5,14 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.error import BoltUnhandledRequestError
 
 from bot.errors import UsageError
 from bot.logs import user_id
 from bot.metrics import SLACK_COMMANDS
 from bot.runtime import Runtime
 from bot.slack import blocks
+from bot.slack.audit import audit_interaction
 from bot.slack.commands import COMMANDS, CommandSpec
 from bot.slack.commands.base import Help, Invocation
 from bot.store.audit import AuditEntry, record
@@ -34,11 +36,36 @@ def build_app(runtime: Runtime) -> AsyncApp:
         # Socket Mode requests are not signed; HTTP ones always are (Bolt verifies v0 HMAC, 5-minute window).
         request_verification_enabled=not settings.socket_mode,
         process_before_response=False,
-        raise_error_for_unhandled_request=False,
+        # Unhandled buttons reach the error handler below, so they are audited too.
+        raise_error_for_unhandled_request=True,
     )
     for spec in COMMANDS.values():
         app.command(spec.name)(_command_listener(runtime, spec))
+
+    @app.error
+    async def on_error(error: Exception, body: dict[str, Any]) -> None:
+        if isinstance(error, BoltUnhandledRequestError):
+            kind = body.get("type")
+            if kind in INTERACTIONS:
+                action = _interaction_name(body)
+                await audit_interaction(runtime, body, action, "", "refused", "no listener for this interaction")
+            else:
+                log.warning("unhandled Slack request", extra={"type": kind})
+            return
+        log.error("listener failed", exc_info=error, extra={"type": body.get("type")})
+
     return app
+
+
+INTERACTIONS = {"block_actions", "view_submission", "view_closed", "shortcut", "message_action", "block_suggestion"}
+
+
+def _interaction_name(body: dict[str, Any]) -> str:
+    actions = body.get("actions") or []
+    if actions:
+        return str(actions[0].get("action_id", "unknown"))
+    view = body.get("view") or {}
+    return str(view.get("callback_id") or body.get("callback_id") or body.get("action_id") or "unknown")
 
 
 def _command_listener(runtime: Runtime, spec: CommandSpec):  # type: ignore[no-untyped-def]

@@ -44,3 +44,13 @@ async def test_audit_survives_a_restart(make_bot: MakeBot) -> None:
         rows = await second.query("SELECT actor, action FROM audit_log")
 
     assert rows == [{"actor": "U0ADMIN000", "action": "/incident"}]
+
+
+async def test_a_button_nobody_listens_for_is_audited_as_refused(bot: BotUnderTest) -> None:
+    result = await bot.slack.block_action("no_such_button", "v", user_id="U0APPROVER", channel_id="C0DEPLOYS0")
+
+    assert result.status == 404
+    rows = await bot.query("SELECT actor, kind, action, channel, outcome, reason FROM audit_log")
+    assert rows == [{"actor": "U0APPROVER", "kind": "action", "action": "no_such_button", "channel": "C0DEPLOYS0",
+                     "outcome": "refused", "reason": "no listener for this interaction"}]
+    assert bot.fake_slack.calls_to("chat.postMessage") == []
