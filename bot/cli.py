@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from bot.cli_rules import rules_cli
+from bot.cli_runbooks import runbooks_cli
 from bot.config import AppConfig, load_config
 from bot.errors import ConfigError
 from bot.logs import setup_logging
@@ -16,6 +18,8 @@ from bot.settings import Settings, load_settings
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help="atl-bot: the production runbook, from Slack.")
 manifest_cli = typer.Typer(no_args_is_help=True, help="The Slack app manifest.")
 cli.add_typer(manifest_cli, name="manifest")
+cli.add_typer(rules_cli, name="rules")
+cli.add_typer(runbooks_cli, name="runbooks")
 err = Console(stderr=True)
 out = Console()
 
