@@ -1,0 +1,58 @@
+"""A generic status page: every draft is POSTed as JSON to a webhook the operator runs.
+
+Body: {"action": "create" | "update" | "resolve", "ref": {"provider", "id", "url"} | null, "draft": {…}}.
+The webhook may answer {"id": …, "url": …} to name its incident; otherwise we name it.
+"""
+
+import uuid
+from typing import Any, Literal
+
+from pydantic import SecretStr
+
+from bot.statuspage.base import StatusDraft, StatusPageError, StatusRef
+from bot.statuspage.http import JsonClient
+
+PROVIDER = "webhook"
+Action = Literal["create", "update", "resolve"]
+
+
+class WebhookStatusPage:
+    configured = True
+    name = "the status-page webhook"
+
+    def __init__(self, *, url: str, token: SecretStr | None = None, attempts: int = 4, retry_base: float = 0.5,
+                 max_wait: float = 30.0) -> None:
+        self.url = url
+        headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token else {}
+        self._http = JsonClient(service=self.name, headers=headers,
+                                auth_hint="check STATUSPAGE_API_KEY, sent to the webhook as a bearer token",
+                                attempts=attempts, retry_base=retry_base, max_wait=max_wait)
+
+    def __repr__(self) -> str:
+        return f"WebhookStatusPage(url={self.url!r})"
+
+    async def create(self, draft: StatusDraft) -> StatusRef:
+        answer = await self._post("create", None, draft)
+        given = answer.get("id")
+        url = answer.get("url")
+        return StatusRef(provider=PROVIDER, id=str(given) if given else uuid.uuid4().hex,
+                         url=url if isinstance(url, str) else None)
+
+    async def update(self, ref: StatusRef, draft: StatusDraft) -> StatusRef:
+        await self._post("update", ref, draft)
+        return ref
+
+    async def resolve(self, ref: StatusRef, draft: StatusDraft) -> StatusRef:
+        await self._post("resolve", ref, draft.resolved())
+        return ref
+
+    async def close(self) -> None:
+        await self._http.close()
+
+    async def _post(self, action: Action, ref: StatusRef | None, draft: StatusDraft) -> dict[str, Any]:
+        if ref is not None and ref.provider != PROVIDER:
+            raise StatusPageError(f"{ref.provider} incident {ref.id} was not posted to {self.name}; "
+                                  "post a new update instead")
+        body = {"action": action, "ref": ref.model_dump(mode="json") if ref else None,
+                "draft": draft.model_dump(mode="json")}
+        return await self._http.request("POST", self.url, body)
