@@ -1,0 +1,1 @@
+"""Alertmanager → incidents: the webhook, severity routing, and turning notifications into incident changes."""
