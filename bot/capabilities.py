@@ -14,6 +14,9 @@ from slack_bolt.async_app import AsyncApp
 from bot.runtime import Runtime
 
 CAPABILITIES: list[str] = [
+    "bot.oncall.install",
+    "bot.alerts.install",
+    "bot.engine.install",
 ]
 
 

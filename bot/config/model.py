@@ -11,6 +11,7 @@ from bot.config.alerts import AlertsConfig
 from bot.config.environments import Environments
 from bot.config.escalation import EscalationConfig
 from bot.config.statuspage import StatusPageConfig
+from bot.engine.config import EngineConfig
 from bot.errors import ConfigError
 
 ChannelId = Annotated[str, StringConstraints(pattern=r"^[CGD][A-Z0-9]{6,}$")]
@@ -52,6 +53,7 @@ class AppConfig(Strict):
     environments: Environments = Field(default_factory=dict)
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     statuspage: StatusPageConfig = Field(default_factory=StatusPageConfig)
+    engine: EngineConfig = Field(default_factory=EngineConfig)
 
     @field_validator("timezone")
     @classmethod
