@@ -17,6 +17,7 @@ CAPABILITIES: list[str] = [
     "bot.oncall.install",
     "bot.alerts.install",
     "bot.engine.install",
+    "bot.response.install",
 ]
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from bot.cli_incidents import incidents_cli
 from bot.cli_rules import rules_cli
 from bot.cli_runbooks import runbooks_cli
 from bot.config import AppConfig, load_config
@@ -20,6 +21,7 @@ manifest_cli = typer.Typer(no_args_is_help=True, help="The Slack app manifest.")
 cli.add_typer(manifest_cli, name="manifest")
 cli.add_typer(rules_cli, name="rules")
 cli.add_typer(runbooks_cli, name="runbooks")
+cli.add_typer(incidents_cli, name="incidents")
 err = Console(stderr=True)
 out = Console()
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from bot.config.alerts import AlertsConfig
 from bot.config.environments import Environments
 from bot.config.escalation import EscalationConfig
+from bot.config.response import ResponseConfig
 from bot.config.statuspage import StatusPageConfig
 from bot.engine.config import EngineConfig
 from bot.errors import ConfigError
@@ -54,6 +55,7 @@ class AppConfig(Strict):
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     statuspage: StatusPageConfig = Field(default_factory=StatusPageConfig)
     engine: EngineConfig = Field(default_factory=EngineConfig)
+    response: ResponseConfig = Field(default_factory=ResponseConfig)
 
     @field_validator("timezone")
     @classmethod
