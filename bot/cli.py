@@ -50,15 +50,20 @@ def serve(
     """Run the bot: Slack endpoint, Alertmanager webhook, health and metrics."""
     from bot.server import StartupError
     from bot.server import serve as run_server
+    from bot.statuspage import build_status_page
 
     setup_logging()
     settings, config = settings_and_config()
     try:
         settings.require_serve()
+        # Checked here too, so half a status-page setup stops startup before any storage is started.
+        build_status_page(settings, config.statuspage)
     except ConfigError as exc:
         raise fail_config(exc) from exc
     try:
         asyncio.run(run_server(settings, config, host, port))
+    except ConfigError as exc:  # found while wiring capabilities (e.g. half a status-page setup)
+        raise fail_config(exc) from exc
     except StartupError as exc:
         err.print(f"atl-bot: cannot start: {exc}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(1) from exc

@@ -32,6 +32,7 @@ CASES = [
     Case("bad role member", ("roles.approver", "alice"), config={"roles": {"approver": ["alice"]}}),
     Case("unknown key", ("chanels", "unknown key"), config={"chanels": {"incidents": "C0INCIDENTS"}}),
     Case("not YAML", ("YAML",), raw_config="timezone: [unclosed\n"),
+    Case("half a status page", ("STATUSPAGE_PAGE_ID",), env={"STATUSPAGE_API_KEY": "key-without-a-page"}),
     Case("nonexistent ATL_CONFIG", ("ATL_CONFIG", "does-not-exist.yml"),
          env={"ATL_CONFIG": "/nonexistent/does-not-exist.yml"}),
 ]
