@@ -22,7 +22,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.incidents.lifecycle import human_duration
-from bot.incidents.model import Incident, IncidentAlert, TimelineEvent, TimelineKind
+from bot.incidents.model import Incident, IncidentAlert, IncidentSource, TimelineEvent, TimelineKind
 from bot.incidents.severity import Severity
 
 ACK = "incident_ack"
@@ -84,7 +84,11 @@ def _labels(labels: dict[str, str], skip: tuple[str, ...] = ("alertname",)) -> s
 
 def _status_line(incident: Incident, view: HeaderView) -> str:
     if incident.is_open:
-        line = f":fire: *Firing* since {_when(incident.opened_at, view.zone)}"
+        if incident.source is IncidentSource.DECLARED:
+            who = f" by <@{incident.declared_by}>" if incident.declared_by else ""
+            line = f":rotating_light: *Open* since {_when(incident.opened_at, view.zone)}, declared{who}"
+        else:
+            line = f":fire: *Firing* since {_when(incident.opened_at, view.zone)}"
         if incident.reopened_count:
             line += f" · reopened {incident.reopened_count}×"
         return line
@@ -147,7 +151,8 @@ def header_blocks(incident: Incident, alerts: list[IncidentAlert], view: HeaderV
     fields = [
         MarkdownTextObject(text=_status_line(incident, view)),
         MarkdownTextObject(text=f"{icon} *{incident.severity}* {escape(incident.severity.description)}"),
-        MarkdownTextObject(text=f"*Alerts:* {len(firing)} firing · {len(resolved)} resolved"),
+        MarkdownTextObject(text=f"*Alerts:* {len(firing)} firing · {len(resolved)} resolved" if alerts
+                           else "*Alerts:* none (declared by hand)"),
         MarkdownTextObject(text=f"*Acknowledged:* <@{incident.acknowledged_by}> "
                                 f"{_when(incident.acknowledged_at, view.zone)}"
                            if incident.acknowledged_by and incident.acknowledged_at else "*Acknowledged:* not yet"),

@@ -32,6 +32,8 @@ async def test_declare_p1_opens_the_thread_and_starts_the_procedure(incident_bot
     assert "P1 #1 · checkout failing" in head
     assert "*Commander:* none yet" in head and "*Phase:* immediate actions" in head
     assert "*Status page:* nothing posted" in head and f"*Paged:* <@{JOHN}>" in head
+    assert f"declared by <@{ONCALL}>" in head and "*Alerts:* none (declared by hand)" in head
+    assert "Firing" not in head
 
     checklist, page, status_prompt, diagnostics = await replies(bot)
     assert "immediate actions" in checklist and "`/health`" in checklist
