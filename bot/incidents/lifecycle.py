@@ -37,7 +37,8 @@ def can_reopen(incident: Incident, fired_at: datetime, window: timedelta) -> boo
 
 def reopen(incident: Incident, at: datetime, reason: str, actor: str | None = None) -> Outcome:
     resolved_for = human_duration(at - incident.resolved_at) if incident.resolved_at else "a while"
-    new = incident.changed(status=IncidentStatus.OPEN, resolved_at=None, resolved_by=None,
+    # A re-fire means the mitigation did not hold: the earlier one stays on the timeline, not on the incident.
+    new = incident.changed(status=IncidentStatus.OPEN, resolved_at=None, resolved_by=None, mitigated_at=None,
                            reopened_count=incident.reopened_count + 1, updated_at=at)
     return new, [event(new, TimelineKind.REOPENED, at, f"Reopened {resolved_for} after it resolved: {reason}",
                        actor, resolved_for_s=int((at - incident.resolved_at).total_seconds())
