@@ -8,7 +8,6 @@ messages in the same transaction, and marks the notifications processed.
 """
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from bot.store import alerts as alert_rows
 from bot.store import incidents as incident_rows
 from bot.store.alerts import AlertRow, GroupRef
 from bot.store.db import Store
+from bot.worker import BackgroundLoop
 
 log = logging.getLogger(__name__)
 
@@ -99,30 +99,18 @@ class AlertProcessor:
         self.poll_interval = poll_interval
         self.min_pass_interval = min_pass_interval
         self.clock = clock
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
+        self._pass_started = 0.0
+        self._worker = BackgroundLoop(self._pass, name="alert-processor", grace=10, after_failure=self._idle_wait,
+                                      failure_message="alert processing pass failed", log=log)
 
     def wake(self) -> None:
-        self._wake.set()
+        self._worker.wake()
 
     async def start(self) -> None:
-        if self._task is None:
-            self._stopping = False
-            self._task = asyncio.create_task(self._run(), name="alert-processor")
+        await self._worker.start()
 
     async def stop(self) -> None:
-        if self._task is None:
-            return
-        self._stopping = True
-        self._wake.set()
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), timeout=10)
-        except TimeoutError:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        self._task = None
+        await self._worker.stop()
 
     async def drain(self) -> None:
         """Process until nothing is pending (tests and benchmarks; bound it with asyncio.timeout)."""
@@ -130,25 +118,21 @@ class AlertProcessor:
             if not await self.run_once():
                 await asyncio.sleep(0.05)
 
-    async def _run(self) -> None:
-        while not self._stopping:
-            self._wake.clear()
-            started = time.monotonic()
-            try:
-                done = await self.run_once()
-            except Exception:  # storage down: keep the loop, the notifications stay pending
-                log.exception("alert processing pass failed")
-                done = 0
-            if done and not self._stopping:
-                # Busy: let deliveries pile up between passes, so one transaction per group covers many
-                # of them and the webhook keeps the CPU and the database in between. Slack shows at most
-                # one change per thread per second anyway.
-                pause = self.min_pass_interval * min(5, 1 + done // STORM)
-                await asyncio.sleep(max(0.0, pause - (time.monotonic() - started)))
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(),
-                                       timeout=max(0.05, self.poll_interval - (time.monotonic() - started)))
+    async def _pass(self) -> float:
+        self._pass_started = time.monotonic()
+        done = await self.run_once()
+        if done and not self._worker.stopping:
+            # Busy: let deliveries pile up between passes, so one transaction per group covers many
+            # of them and the webhook keeps the CPU and the database in between. Slack shows at most
+            # one change per thread per second anyway. A plain sleep: a wake must not cut it short.
+            pause = self.min_pass_interval * min(5, 1 + done // STORM)
+            await asyncio.sleep(max(0.0, pause - (time.monotonic() - self._pass_started)))
+            return 0
+        return self._idle_wait()
+
+    def _idle_wait(self) -> float:
+        """Poll once per poll_interval, counted from the start of the last pass (failed ones too)."""
+        return max(0.05, self.poll_interval - (time.monotonic() - self._pass_started))
 
     async def run_once(self) -> int:
         """Process every group with pending notifications once; returns how many notifications were done."""

@@ -12,7 +12,6 @@ on another connection would wait for the lock this very firing holds.
 """
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -25,6 +24,7 @@ from bot.clock import Clock, SystemClock, require_aware
 from bot.scheduler.model import NewTimer, Timer, Tx
 from bot.store import timers as rows
 from bot.store.db import Store
+from bot.worker import BackgroundLoop
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +51,9 @@ class Scheduler:
         if retry_base <= timedelta() or max_attempts < 1 or concurrency < 1:
             raise ValueError("retry_base must be positive, max_attempts and concurrency at least 1")
         self._handlers: dict[str, Handler] = {}
-        self._task: asyncio.Task[None] | None = None
-        self._wake = asyncio.Event()
-        self._stopping = False
+        self._worker = BackgroundLoop(self._pass, name="timer-scheduler", grace=5,
+                                    after_failure=lambda: self.poll_interval, failure_message="timer tick failed",
+                                    log=log)
 
     # -- registration and scheduling ------------------------------------------------------------------
 
@@ -84,7 +84,7 @@ class Scheduler:
                 timer = await rows.replace(conn, new)
             else:
                 timer, _ = await rows.insert(conn, new)
-        self._wake.set()
+        self._worker.wake()
         return timer
 
     async def cancel(self, key: str, *, tx: Tx | None = None) -> bool:
@@ -138,7 +138,7 @@ class Scheduler:
 
     async def _drain(self, kinds: list[str], now: datetime) -> TickResult:
         fired = failed = 0
-        while not self._stopping:
+        while not self._worker.stopping:
             outcome = await self._fire_next(kinds, now)
             if outcome is None:
                 return TickResult(fired, failed)
@@ -186,40 +186,22 @@ class Scheduler:
     # -- the loop ---------------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        if self._task is None:
-            self._stopping = False
-            self._task = asyncio.create_task(self._run(), name="timer-scheduler")
+        await self._worker.start()
 
     async def stop(self) -> None:
-        """Stop polling; a firing in progress finishes (or, past 5 s, is cancelled and rolled back)."""
-        if self._task is None:
-            return
-        self._stopping = True
-        self._wake.set()
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), timeout=5)
-        except TimeoutError:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        self._task = None
-        self._stopping = False  # tick() works again, e.g. for a test driving it by hand
+        """Stop polling; a firing in progress finishes (or, past 5 s, is cancelled and rolled back).
+
+        Afterwards tick() works again, e.g. for a test driving it by hand.
+        """
+        await self._worker.stop()
 
     def wake(self) -> None:
         """Tick now rather than at the next poll (a test moved the clock, a timer was scheduled)."""
-        self._wake.set()
+        self._worker.wake()
 
-    async def _run(self) -> None:
-        while not self._stopping:
-            self._wake.clear()
-            try:
-                await self.tick()
-            except Exception:  # a database hiccup must not end the loop; the rows are still there
-                log.exception("timer tick failed")
-            if self._stopping:
-                break
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+    async def _pass(self) -> float:
+        await self.tick()
+        return self.poll_interval
 
 
 def _raise_if_cancelled() -> None:

@@ -14,7 +14,6 @@
 """
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -31,6 +30,7 @@ from bot.runtime import Runtime
 from bot.store import outbox as rows
 from bot.store.db import Store
 from bot.store.outbox import Tx
+from bot.worker import BackgroundLoop
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +87,9 @@ class Outbox:
         self.keep_days = keep_days
         self._hooks: list[tuple[str, SentHook]] = []
         self._renderers: dict[str, Renderer] = {}
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
+        self._worker = BackgroundLoop(self._pass, name="slack-outbox", grace=5,
+                                      after_failure=lambda: max(0.01, self.poll_interval),
+                                      failure_message="slack outbox pass failed", log=log)
         self._last_prune = 0.0
 
     # -- queueing (inside the caller's transaction) -------------------------------------------------
@@ -116,27 +116,15 @@ class Outbox:
 
     def wake(self) -> None:
         """New rows were committed: look now rather than at the next poll."""
-        self._wake.set()
+        self._worker.wake()
 
     # -- the worker ---------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        if self._task is None:
-            self._stopping = False
-            self._task = asyncio.create_task(self._run(), name="slack-outbox")
+        await self._worker.start()
 
     async def stop(self) -> None:
-        if self._task is None:
-            return
-        self._stopping = True
-        self._wake.set()
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), timeout=5)
-        except TimeoutError:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        self._task = None
+        await self._worker.stop()
 
     async def pending(self) -> int:
         return await rows.pending_count(self.store)
@@ -147,19 +135,11 @@ class Outbox:
             self.wake()
             await asyncio.sleep(0.05)
 
-    async def _run(self) -> None:
-        while not self._stopping:
-            self._wake.clear()
-            try:
-                handled, wait = await self.run_once()
-                await self._maybe_prune()
-            except Exception:  # the worker must survive a database hiccup; rows stay pending
-                log.exception("slack outbox pass failed")
-                handled, wait = 0, self.poll_interval
-            if handled or self._stopping:
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=max(0.01, wait))
+    async def _pass(self) -> float:
+        handled, wait = await self.run_once()
+        await self._maybe_prune()
+        # Sent something: look again at once, more may be due; else sleep until the next row is due.
+        return 0 if handled else max(0.01, wait)
 
     async def run_once(self) -> tuple[int, float]:
         """Send every lane head that is due; returns (rows handled, seconds until the next is due)."""

@@ -18,6 +18,7 @@ from aiohttp import web
 from tests.alerts.stack import monitoring_stack
 from tests.alerts.support import FIXTURES
 from tests.harness import free_port
+from tests.harness.servers import AppServer
 
 Payload = dict[str, Any]
 
@@ -26,7 +27,7 @@ class Capture:
     def __init__(self) -> None:
         self.port = free_port()
         self.received: list[Payload] = []
-        self._runner: web.AppRunner | None = None
+        self._server = AppServer()
 
     async def _receive(self, request: web.Request) -> web.Response:
         assert request.headers.get("Authorization") == "Bearer record-token"
@@ -36,13 +37,10 @@ class Capture:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/hook", self._receive)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        await self._server.start(app, self.port)
 
     async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self._server.stop()
 
     async def wait(self, what: str, check: Callable[[Payload], bool], timeout: float = 30) -> Payload:  # noqa: ASYNC109
         for _ in range(int(timeout * 10)):

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from bot.clock import ManualClock
-from bot.engine.service import Engine
 from tests.engine import handlers
+from tests.engine.support import on_clock
 from tests.harness.bot import BotUnderTest, MakeBot
 from tests.stack.gitrepo import tagged_repo
 
@@ -67,15 +67,8 @@ def clock() -> ManualClock:
 @pytest.fixture
 async def engine_bot(make_bot: MakeBot, colours: dict[str, Path], clock: ManualClock) -> AsyncIterator[BotUnderTest]:
     handlers.reset()
-    async with make_bot(config=engine_config(colours)) as bot:
-        engine(bot).use_clock(clock)
+    async with make_bot(config=engine_config(colours)) as bot, on_clock(bot, clock):
         try:
             yield bot
         finally:
-            handlers.reset()
-            await engine(bot).idle()
-
-
-def engine(bot: BotUnderTest) -> Engine:
-    found: Engine = bot.runtime.services["engine"]
-    return found
+            handlers.reset()  # before the engine idles, so a gated step is not left waiting

@@ -2,15 +2,40 @@
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any, TypeVar
 
+from bot.clock import ManualClock
+from bot.engine.service import Engine
 from tests.harness.bot import BotUnderTest
 from tests.harness.slack_client import HttpResult
 
 T = TypeVar("T")
 DEPLOYS = "C0DEPLOYS0"
 DEPLOYER, APPROVER, ADMIN, NOBODY = "U0DEPLOYER", "U0APPROVER", "U0ADMIN000", "U0TESTUSER"
+
+
+def engine(bot: BotUnderTest) -> Engine:
+    found: Engine = bot.runtime.services["engine"]
+    return found
+
+
+@asynccontextmanager
+async def on_clock(bot: BotUnderTest, clock: ManualClock) -> AsyncIterator[BotUnderTest]:
+    """The bot's engine on the hand-driven clock; on the way out, wait for its steps in flight."""
+    engine(bot).use_clock(clock)
+    try:
+        yield bot
+    finally:
+        await engine(bot).idle()
+
+
+async def later(bot: BotUnderTest, clock: ManualClock, **units: float) -> None:
+    """Move the clock on (`hours=24`) and fire the timers due by then, as the scheduler's poll would."""
+    clock.advance(timedelta(**units))
+    await engine(bot).scheduler.tick()
 
 
 async def eventually(check: Callable[[], Awaitable[T | None]], timeout: float = 20, what: str = "") -> T:  # noqa: ASYNC109

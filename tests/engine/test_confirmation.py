@@ -4,7 +4,6 @@ import asyncio
 
 from bot.clock import ManualClock
 from tests.engine import handlers
-from tests.engine.conftest import engine
 from tests.engine.support import (
     ADMIN,
     APPROVER,
@@ -15,6 +14,7 @@ from tests.engine.support import (
     buttons,
     click,
     command,
+    later,
     run_message,
     step_statuses,
     wait_run,
@@ -90,12 +90,9 @@ async def test_an_unanswered_confirmation_expires_and_cancels_the_run(engine_bot
                                                                       clock: ManualClock) -> None:
     bot = engine_bot
     await _waiting(bot)
-    scheduler = engine(bot).scheduler
-    clock.advance(minutes=14, seconds=59)
-    await scheduler.tick()
+    await later(bot, clock, minutes=14, seconds=59)
     assert (await wait_run(bot, 1, "waiting"))["finished_at"] is None
-    clock.advance(seconds=1)
-    await scheduler.tick()
+    await later(bot, clock, seconds=1)
     run = await wait_run(bot, 1, "cancelled")
     assert run["error"] == "confirmation expired" and run["lock_token"] is None
     assert await step_statuses(bot, 1) == {

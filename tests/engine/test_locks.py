@@ -5,8 +5,8 @@ from pathlib import Path
 
 from bot.clock import ManualClock
 from tests.engine import handlers
-from tests.engine.conftest import engine, engine_config
-from tests.engine.support import ADMIN, command, eventually, runs, step_statuses, wait_run
+from tests.engine.conftest import engine_config
+from tests.engine.support import ADMIN, command, engine, eventually, runs, step_statuses, wait_run
 from tests.harness.bot import BotUnderTest, MakeBot
 
 LOCK = "atl:lock:env:production"

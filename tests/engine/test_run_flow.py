@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from bot.clock import ManualClock
 from tests.engine import handlers
-from tests.engine.conftest import SECRET, engine
+from tests.engine.conftest import SECRET
 from tests.engine.support import (
     APPROVER,
     DEPLOYER,
@@ -14,6 +14,7 @@ from tests.engine.support import (
     buttons,
     click,
     command,
+    later,
     run_message,
     step_statuses,
     steps,
@@ -92,12 +93,9 @@ async def test_the_cleanup_follow_up_comes_after_its_delay_and_asks_again(engine
     await command(bot, "/deploy", "v1.0.0")
     await click(bot, 1, "run_confirm", APPROVER)
     await wait_run(bot, 1, "scheduled")
-    scheduler = engine(bot).scheduler
-    clock.advance(hours=23, minutes=59)
-    await scheduler.tick()
+    await later(bot, clock, hours=23, minutes=59)
     assert (await wait_run(bot, 1, "scheduled"))["lock_token"] is None
-    clock.advance(minutes=1)
-    await scheduler.tick()
+    await later(bot, clock, minutes=1)
     await wait_run(bot, 1, "waiting")
     message = await run_message(bot, 1, lambda m: "Confirm step 7" in blocks_text(m)
                                 or "Approve step 7" in blocks_text(m))
@@ -116,7 +114,6 @@ async def test_a_later_run_cancels_the_follow_up(engine_bot: BotUnderTest, clock
     await wait_run(bot, 1, "scheduled")
     await command(bot, "/rollback", "")
     await wait_run(bot, 2, "waiting")
-    clock.advance(hours=24)
-    await engine(bot).scheduler.tick()
+    await later(bot, clock, hours=24)
     run = await wait_run(bot, 1, "cancelled")
     assert run["error"] == "superseded" and handlers.CALLS["cleanup"] == 0

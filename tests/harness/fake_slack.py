@@ -23,6 +23,7 @@ from aiohttp import web
 
 from tests.harness import blockkit
 from tests.harness.net import free_port
+from tests.harness.servers import AppServer
 
 TOKEN = "xoxb-test-token"
 TEAM_ID = "T0TESTTEAM"
@@ -82,7 +83,7 @@ class FakeSlack:
         self._changed = asyncio.Event()
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
-        self._runner: web.AppRunner | None = None
+        self._server = AppServer()
         self._methods: dict[str, Method] = {
             "auth.test": self._auth_test,
             "chat.postMessage": self._post_message,
@@ -114,14 +115,10 @@ class FakeSlack:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{tag}", self._response)
         app.router.add_post("/upload/{file_id}", self._upload)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        await self._server.start(app, self.port)
 
     async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        await self._server.stop()
 
     # --- what tests use --------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.clock import ManualClock
-from tests.engine.conftest import engine
+from tests.engine.support import on_clock
 from tests.harness.bot import BotUnderTest, MakeBot
 from tests.stack.bluegreen import BlueGreenStack
 from tests.stack.fixtures import *  # noqa: F403
@@ -25,9 +25,5 @@ async def stack_bot(make_bot: MakeBot, blue_green_stack: BlueGreenStack, prometh
     """The bot with `environments.production` pointing at the blue/green stack and the real Prometheus."""
     metrics_app.set(p95_s=0.1, error_ratio=0.0)
     production = blue_green_stack.environment_config(prometheus_url=prometheus.url)
-    async with make_bot(config={"environments": {"production": production}}) as bot:
-        engine(bot).use_clock(clock)
-        try:
-            yield bot
-        finally:
-            await engine(bot).idle()
+    async with make_bot(config={"environments": {"production": production}}) as bot, on_clock(bot, clock):
+        yield bot

@@ -7,7 +7,6 @@ and a load generator sends requests through nginx the whole time: not one fails.
 import psycopg
 
 from bot.clock import ManualClock
-from tests.engine.conftest import engine
 from tests.engine.support import (
     APPROVER,
     DEPLOYER,
@@ -16,6 +15,7 @@ from tests.engine.support import (
     buttons,
     click,
     command,
+    later,
     run_message,
     step_statuses,
     thread_says,
@@ -79,8 +79,7 @@ async def test_deploy_v1_0_0_with_approval_under_load(stack_bot: BotUnderTest, b
     assert "Stop the old colour at 2024-05-07" in blocks_text(message)
 
     # 6. After 24 hours the cleanup of green is offered, confirmed, and done.
-    clock.advance(hours=24)
-    await engine(bot).scheduler.tick()
+    await later(bot, clock, hours=24)
     await wait_run(bot, 1, "waiting")
     message = await run_message(bot, 1, lambda m: "step 17" in blocks_text(m) and "run_confirm" in buttons(m))
     assert buttons(message)["run_confirm"]["confirm"]["text"]["text"] == (

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.engine.conftest import engine
-from tests.engine.support import DEPLOYER, buttons, click, command, run_message, step_statuses, wait_run
+from tests.engine.support import DEPLOYER, buttons, click, command, engine, run_message, step_statuses, wait_run
 from tests.harness.bot import MakeBot
 from tests.stack.pm2 import Pm2App
 

@@ -4,7 +4,6 @@ deploy (nginx back to green, blue stopped) and the database rollback of the last
 import psycopg
 
 from bot.clock import ManualClock
-from tests.engine.conftest import engine
 from tests.engine.support import (
     ADMIN,
     APPROVER,
@@ -12,6 +11,7 @@ from tests.engine.support import (
     buttons,
     click,
     command,
+    later,
     run_message,
     step_statuses,
     wait_run,
@@ -52,8 +52,7 @@ async def test_rollback_round_trip_back_to_the_old_colour(stack_bot: BotUnderTes
     assert load.report.changes[0][1] == "v1.0.0" and load.report.changes[-1][1] == "v0.9.0"
 
     # The deploy's cleanup would now stop the live colour: when it comes due it is cancelled instead.
-    clock.advance(hours=24)
-    await engine(bot).scheduler.tick()
+    await later(bot, clock, hours=24)
     deploy = await wait_run(bot, 1, "cancelled")
     assert deploy["error"] == "superseded"
     assert stack.container_status("green") == "running"

@@ -7,7 +7,6 @@ at `rps` requests per second with `error_ratio` of them 5xx — so the runbook's
 
 import asyncio
 import shutil
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ import yaml
 from aiohttp import web
 
 from tests.harness.net import free_port
+from tests.harness.servers import AppServer, ReadyProcess
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 
@@ -35,7 +35,7 @@ class MetricsApp:
     ok_total: float = 0.0
     error_total: float = 0.0
     _last: float = field(default_factory=time.monotonic)
-    _runner: web.AppRunner | None = None
+    _server: AppServer = field(default_factory=AppServer, repr=False)
 
     def _advance(self) -> None:
         now = time.monotonic()
@@ -69,61 +69,53 @@ class MetricsApp:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_get("/metrics", self._metrics)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        await self._server.start(app, self.port)
 
     async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self._server.stop()
 
 
 @dataclass
 class PrometheusServer:
-    """prometheus on a free port scraping `targets` every second, storage in a temp dir."""
+    """prometheus on a free port scraping `targets` every second, storage in a temp dir.
+
+    With `rules` it evaluates them every second and, with `alertmanager` (host:port), sends the alerts
+    there, re-sending after 1 s rather than 1 min so alert tests see changes in seconds.
+    """
 
     dir: Path
     targets: list[str]
     port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
+    job: str = "audio-tai-loc-api"
+    rules: dict[str, Any] | None = None
+    alertmanager: str | None = None
+    process: ReadyProcess | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def config(self) -> dict[str, Any]:
-        return {"global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-                "scrape_configs": [{"job_name": "audio-tai-loc-api", "static_configs": [{"targets": self.targets}]}]}
-
-    def launch(self) -> subprocess.Popen[bytes]:
-        (self.dir / "prometheus.yml").write_text(yaml.safe_dump(self.config()))
-        with (self.dir / "prometheus.log").open("wb") as log:
-            return subprocess.Popen(
-                [PROMETHEUS, f"--config.file={self.dir / 'prometheus.yml'}",
-                 f"--storage.tsdb.path={self.dir / 'data'}", f"--web.listen-address=127.0.0.1:{self.port}",
-                 "--log.level=warn"],
-                stdout=log, stderr=subprocess.STDOUT, cwd=self.dir, start_new_session=True,
-            )
+        config: dict[str, Any] = {
+            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+            "scrape_configs": [{"job_name": self.job, "static_configs": [{"targets": self.targets}]}]}
+        if self.rules is not None:
+            config["rule_files"] = [str(self.dir / "rules.yml")]
+        if self.alertmanager is not None:
+            config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [self.alertmanager]}]}]}
+        return config
 
     async def start(self, timeout: float = 30) -> None:  # noqa: ASYNC109
-        self.process = self.launch()
-        deadline = time.monotonic() + timeout
-        async with aiohttp.ClientSession() as session:
-            while time.monotonic() < deadline:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"prometheus exited {self.process.returncode}:\n{self.log()[-3000:]}")
-                try:
-                    async with session.get(f"{self.url}/-/ready", timeout=aiohttp.ClientTimeout(total=1)) as resp:
-                        if resp.status == 200:
-                            return
-                except (aiohttp.ClientError, TimeoutError):
-                    pass
-                await asyncio.sleep(0.1)
-        raise RuntimeError(f"prometheus not ready within {timeout}s:\n{self.log()[-3000:]}")
-
-    def log(self) -> str:
-        path = self.dir / "prometheus.log"
-        return path.read_text(errors="replace") if path.exists() else ""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        if self.rules is not None:
+            (self.dir / "rules.yml").write_text(yaml.safe_dump(self.rules))
+        (self.dir / "prometheus.yml").write_text(yaml.safe_dump(self.config()))
+        args = [PROMETHEUS, f"--config.file={self.dir / 'prometheus.yml'}", f"--storage.tsdb.path={self.dir / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}", f"--web.external-url={self.url}", "--log.level=warn"]
+        if self.alertmanager is not None:
+            args.append("--rules.alert.resend-delay=1s")
+        self.process = ReadyProcess("prometheus", args, self.dir / "prometheus.log", self.url)
+        await self.process.start(timeout)
 
     async def query(self, promql: str) -> list[dict[str, Any]]:
         async with aiohttp.ClientSession() as session, session.get(
@@ -146,13 +138,8 @@ class PrometheusServer:
         raise AssertionError(f"{promql} never satisfied the condition within {timeout}s (last value {last})")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            self.process.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.harness.net import free_port
+from tests.harness.servers import AppServer
 
 API_KEY = "sp-test-key-0123456789"
 PAGE_ID = "kctbh9vrtdwd"
@@ -64,7 +65,7 @@ class FakeStatuspage:
     def __post_init__(self) -> None:
         self._failures: list[_Failure] = []
         self._ids = (f"inc{n:09d}" for n in itertools.count(1))
-        self._runner: web.AppRunner | None = None
+        self._server = AppServer()
 
     @property
     def api_url(self) -> str:
@@ -81,14 +82,10 @@ class FakeStatuspage:
         app.router.add_patch("/v1/pages/{page_id}/incidents/{incident_id}", self._update)
         app.router.add_get("/v1/pages/{page_id}/incidents/{incident_id}", self._read)
         app.router.add_post("/webhook", self._webhook)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        await self._server.start(app, self.port)
 
     async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        await self._server.stop()
 
     def fail(self, status: int = 429, retry_after: str | None = "1", times: int = 1) -> None:
         """The next `times` requests answer `status` (a 429 carries Retry-After) and change nothing."""
