@@ -12,7 +12,7 @@ from bot.engine.commands import SERVICE, run_deploy, run_rollback
 from bot.engine.service import Engine
 from bot.runbooks.loader import load_runbooks
 from bot.runtime import Runtime
-from bot.scheduler import Scheduler
+from bot.scheduler.install import scheduler_service
 from bot.slack import run_actions
 from bot.slack.commands import COMMANDS
 from bot.slack.commands.deploy import DeployRequest
@@ -21,25 +21,6 @@ from bot.slack.outbox import outbox_service
 from bot.slack.run_messages import RunMessages
 
 log = logging.getLogger(__name__)
-
-SCHEDULER = "scheduler"
-
-
-def scheduler_service(runtime: Runtime, app: web.Application) -> Scheduler:
-    """The process's timer scheduler; the first capability asking for it ties its loop to the web app."""
-    existing: Scheduler | None = runtime.services.get(SCHEDULER)
-    if existing is not None:
-        return existing
-    scheduler = runtime.services[SCHEDULER] = Scheduler(runtime.store)
-
-    async def running(_: web.Application) -> AsyncIterator[None]:
-        await scheduler.start()
-        yield
-        await scheduler.stop()
-
-    app.cleanup_ctx.append(running)
-    return scheduler
-
 
 def install(runtime: Runtime, bolt: AsyncApp, app: web.Application) -> None:
     config = runtime.config

@@ -12,7 +12,6 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
 from bot.alerts.processor import AlertProcessor
-from bot.engine.install import scheduler_service
 from bot.engine.service import Engine
 from bot.incidents.service import IncidentService
 from bot.response.observers import ResponseObservers
@@ -22,6 +21,7 @@ from bot.response.runs import RunsOnIncidents
 from bot.response.service import ResponseService
 from bot.response.timers import ProcedureTimers
 from bot.runtime import Runtime
+from bot.scheduler.install import scheduler_service
 from bot.slack import incident_commands, response_actions
 from bot.slack.incident_threads import IncidentThreads
 from bot.slack.outbox import outbox_service
