@@ -24,12 +24,12 @@ from slack_sdk.models.blocks import (
 from bot.incidents.lifecycle import human_duration
 from bot.incidents.model import Incident, IncidentAlert, IncidentSource, TimelineEvent, TimelineKind
 from bot.incidents.severity import Severity
+from bot.slack.blocks import clip
 
 ACK = "incident_ack"
 SET_SEVERITY = "incident_set_severity"
 SILENCE = "incident_silence"
 
-SECTION_LIMIT = 3000
 HEADER_LIMIT = 150
 ALERTS_SHOWN = 10
 LINES_PER_REPLY = 20
@@ -58,10 +58,6 @@ class HeaderView:
 def escape(text: str) -> str:
     """Slack mrkdwn control characters, so label values never become links or mentions."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _clip(text: str, limit: int = SECTION_LIMIT) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _when(at: datetime, zone: ZoneInfo) -> str:
@@ -145,7 +141,7 @@ def header_blocks(incident: Incident, alerts: list[IncidentAlert], view: HeaderV
     """Everything but the buttons (see `header`)."""
     icon = SEVERITY_ICON[incident.severity] if incident.is_open else ":white_check_mark:"
     title = f"{incident.severity} #{incident.id} · {incident.title}"
-    blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=_clip(title, HEADER_LIMIT), emoji=True))]
+    blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=clip(title, HEADER_LIMIT), emoji=True))]
     firing = [a for a in alerts if a.firing]
     resolved = [a for a in alerts if not a.firing]
     fields = [
@@ -168,7 +164,7 @@ def header_blocks(incident: Incident, alerts: list[IncidentAlert], view: HeaderV
         key = {k: v for k, v in {**group.common_labels, **group.group_labels}.items()
                if k in view.key_labels or k in group.group_labels}
         if key:
-            blocks.append(ContextBlock(elements=[MarkdownTextObject(text=_clip(_labels(key, skip=())))]))
+            blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(_labels(key, skip=())))]))
     # Each alert line shows the labels not already on the key-labels line.
     skip = ("alertname", *key)
     lines = [_alert_line(":fire:", f"*{escape(a.name)}*", _labels(a.labels, skip),
@@ -180,14 +176,14 @@ def header_blocks(incident: Incident, alerts: list[IncidentAlert], view: HeaderV
     if hidden > 0:
         lines.append(f"_…and {hidden} more_")
     if lines:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=_clip("\n".join(lines)))))
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=clip("\n".join(lines)))))
     if group is not None and group.truncated_alerts > 0:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(
             text=f":warning: Alertmanager truncated this notification: {group.truncated_alerts} more alerts"
                  " not shown (truncatedAlerts)")]))
     links = _links(incident, alerts, view)
     if links:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=_clip(" · ".join(links)))]))
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(" · ".join(links)))]))
     return blocks
 
 
@@ -215,7 +211,7 @@ def _actions(incident_id: int, severity: Severity, can_ack: bool, silence: str |
             text=PlainTextObject(text=f"Silence {span}"), action_id=SILENCE, value=value, style="danger",
             confirm=ConfirmObject(
                 title=PlainTextObject(text=f"Silence for {span}?"),
-                text=MarkdownTextObject(text=_clip(
+                text=MarkdownTextObject(text=clip(
                     f"Creates a silence in Alertmanager for {span} matching {silence}."
                     " Notifications for these alerts stop until it expires.", 300)),
                 confirm=PlainTextObject(text=f"Silence {span}"), deny=PlainTextObject(text="Cancel"),
@@ -238,9 +234,9 @@ def reply(events: list[TimelineEvent], zone: ZoneInfo) -> tuple[str, list[Block]
     lines = [event_line(e, zone) for e in events]
     if len(lines) > LINES_PER_REPLY:
         lines = [*lines[: LINES_PER_REPLY - 1], f"_…and {len(lines) - LINES_PER_REPLY + 1} more changes_"]
-    text = _clip("\n".join(lines))
+    text = clip("\n".join(lines))
     plain = "; ".join(e.text for e in events)
-    return _clip(plain, 3000), [SectionBlock(text=MarkdownTextObject(text=text))]
+    return clip(plain, 3000), [SectionBlock(text=MarkdownTextObject(text=text))]
 
 
 def moved(incident: Incident, to_channel: str) -> tuple[str, list[Block]]:
@@ -248,7 +244,7 @@ def moved(incident: Incident, to_channel: str) -> tuple[str, list[Block]]:
     text = (f":arrow_right: *{incident.severity} #{incident.id} · {escape(incident.title)}* moved to <#{to_channel}>"
             f" when its severity was raised. This thread is no longer updated.")
     return f"{incident.severity} #{incident.id} moved to the incidents channel", [
-        SectionBlock(text=MarkdownTextObject(text=_clip(text)))]
+        SectionBlock(text=MarkdownTextObject(text=clip(text)))]
 
 
 def to_dicts(blocks: list[Block]) -> list[dict[str, Any]]:

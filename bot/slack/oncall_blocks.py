@@ -1,10 +1,10 @@
 """Block Kit for /oncall: who is reachable now and why, who is not and when they are back."""
 
-from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, HeaderBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, HeaderBlock, MarkdownTextObject
 
 from bot.oncall.roster import OncallStatus, Reach, clock_label, when_label
+from bot.slack.blocks import section
 
-SECTION_LIMIT = 3000
 NO_MATRIX = ("No escalation matrix is configured: add `escalation.matrix` to the configuration "
              "(README, Configuration reference).")
 NOBODY = ":rotating_light: *Nobody in the escalation matrix is reachable now.*"
@@ -14,11 +14,6 @@ def _escape(text: str) -> str:
     # Names and roles are data; in mrkdwn, &, < and > would start entities and links.
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
-
-def _section(text: str) -> SectionBlock:
-    if len(text) > SECTION_LIMIT:
-        text = text[: SECTION_LIMIT - 1] + "…"
-    return SectionBlock(text=MarkdownTextObject(text=text))
 
 
 def _reachable_line(position: int, reach: Reach) -> str:
@@ -43,16 +38,16 @@ def _escalation_note(status: OncallStatus) -> str:
 def oncall_blocks(status: OncallStatus) -> list[Block]:
     blocks: list[Block] = [HeaderBlock(text=f"On call · {clock_label(status.at)}")]
     if not status.people:
-        return [*blocks, _section(NO_MATRIX)]
+        return [*blocks, section(NO_MATRIX)]
     reachable = status.reachable
     if reachable:
         lines = [_reachable_line(i, reach) for i, reach in enumerate(reachable, start=1)]
-        blocks.append(_section("*Reachable now*, in escalation order:\n" + "\n".join(lines)))
+        blocks.append(section("*Reachable now*, in escalation order:\n" + "\n".join(lines)))
     else:
-        blocks.append(_section(NOBODY))
+        blocks.append(section(NOBODY))
     if status.unreachable:
         lines = [_unreachable_line(reach, status) for reach in status.unreachable]
-        blocks += [DividerBlock(), _section("*Not reachable now:*\n" + "\n".join(lines))]
+        blocks += [DividerBlock(), section("*Not reachable now:*\n" + "\n".join(lines))]
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=_escalation_note(status))]))
     return blocks
 

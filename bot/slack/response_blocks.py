@@ -10,11 +10,9 @@ from slack_sdk.models.blocks import (
     Block,
     ButtonElement,
     ConfirmObject,
-    ContextBlock,
     HeaderBlock,
     MarkdownTextObject,
     PlainTextObject,
-    SectionBlock,
 )
 
 from bot.incidents.lifecycle import human_duration
@@ -22,6 +20,7 @@ from bot.incidents.model import Incident, TimelineEvent
 from bot.response.diagnostics import Finding
 from bot.response.escalation import PageDecision
 from bot.response.prompts import OpenPlan, PhaseContext
+from bot.slack.blocks import SECTION_LIMIT, clip, context, section
 from bot.slack.incident_blocks import ACK, escape, event_line
 
 STATUSPAGE_OPEN = "incident_statuspage_open"
@@ -29,22 +28,9 @@ COMMS_DONE = "incident_comms_done"
 ROLLBACK_IMMEDIATE = "incident_rollback_immediate"
 ROLLBACK_FULL = "incident_rollback_full"
 
-SECTION_LIMIT = 3000
 MESSAGE_BLOCKS = 50
 COMMS = {"stakeholders": "Stakeholders notified via Slack", "customers": "Customer communication sent"}
 CHECK = {True: ":white_check_mark:", False: ":x:", None: ":information_source:"}
-
-
-def clip(text: str, limit: int = SECTION_LIMIT) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def section(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=clip(text)))
-
-
-def context(text: str) -> ContextBlock:
-    return ContextBlock(elements=[MarkdownTextObject(text=clip(text))])
 
 
 def local(moment: datetime, zone: ZoneInfo) -> str:

@@ -23,12 +23,12 @@ from slack_sdk.models.blocks import (
 
 from bot.engine.model import Decision, EventKind, Run, RunEvent, RunStatus, RunStep, RunView, StepStatus
 from bot.runbooks.duration import format_duration
+from bot.slack.blocks import SECTION_LIMIT, clip
 
 CONFIRM = "run_confirm"
 ABORT = "run_abort"
 ROLLBACK = "run_rollback"
 
-SECTION_LIMIT = 3000
 HEADER_LIMIT = 150
 CONFIRM_TEXT_LIMIT = 300  # Slack's limit for a confirm dialog's text
 MAX_BLOCKS = 50
@@ -67,10 +67,6 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _at(moment: datetime | None, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).strftime("%H:%M:%S") if moment else "?"
 
@@ -96,7 +92,7 @@ def step_line(step: RunStep, view: RunView, zone: ZoneInfo) -> str:
         took = ""
         if step.started_at and step.finished_at:
             took = f" ({format_duration((step.finished_at - step.started_at).total_seconds())})"
-        line += f" — _{escape(_cut(step.summary, 200))}_{took}"
+        line += f" — _{escape(clip(step.summary, 200))}_{took}"
     elif step.status is not StepStatus.PENDING:
         line += f" — _{STEP_WORDS[step.status]}_"
     elif step.due_at is not None:
@@ -111,7 +107,7 @@ def step_line(step: RunStep, view: RunView, zone: ZoneInfo) -> str:
 def _pack(lines: list[str], room: int) -> list[SectionBlock]:
     sections: list[str] = []
     for line in lines:
-        line = _cut(line, SECTION_LIMIT)
+        line = clip(line, SECTION_LIMIT)
         if sections and len(sections[-1]) + len(line) + 1 <= SECTION_LIMIT:
             sections[-1] += "\n" + line
         else:
@@ -127,7 +123,7 @@ def _status_text(view: RunView, zone: ZoneInfo) -> str:
         if run.finished_by:
             text += f" by <@{run.finished_by}>"
         if run.error:
-            text += f" — {escape(_cut(run.error, 500))}"
+            text += f" — {escape(clip(run.error, 500))}"
     elif run.status is RunStatus.SCHEDULED:
         due = next((s for s in view.steps if s.due_at is not None and s.status is StepStatus.PENDING), None)
         if due is not None and due.due_at is not None:
@@ -142,13 +138,13 @@ def confirm_button(view: RunView, step: RunStep) -> ButtonElement:
     assert approval is not None
     verb = "Approve" if run.two_person_rule else "Confirm"
     dialog = ConfirmObject(
-        title=_cut(f"{verb} step {step.number}?", 100),
-        text=PlainTextObject(text=_cut(approval.confirm_text, CONFIRM_TEXT_LIMIT), emoji=False),
+        title=clip(f"{verb} step {step.number}?", 100),
+        text=PlainTextObject(text=clip(approval.confirm_text, CONFIRM_TEXT_LIMIT), emoji=False),
         confirm=verb,
         deny="Cancel",
         style="danger",
     )
-    return ButtonElement(text=f"{verb}: {_cut(step.name, 60)}"[:75], action_id=CONFIRM,
+    return ButtonElement(text=f"{verb}: {clip(step.name, 60)}"[:75], action_id=CONFIRM,
                          value=f"{run.id}:{step.position}:{approval.id}", style="primary", confirm=dialog)
 
 
@@ -156,18 +152,18 @@ def abort_button(run: Run) -> ButtonElement:
     what = ("the running step finishes, nothing after it runs" if run.status in (RunStatus.PENDING, RunStatus.RUNNING)
             else "nothing further runs")
     dialog = ConfirmObject(title=f"Abort run #{run.id}?",
-                           text=PlainTextObject(text=_cut(f"Stop {run.label} in {run.environment}: {what}.", 300)),
+                           text=PlainTextObject(text=clip(f"Stop {run.label} in {run.environment}: {what}.", 300)),
                            confirm="Abort", deny="Keep running", style="danger")
     return ButtonElement(text="Abort", action_id=ABORT, value=str(run.id), style="danger", confirm=dialog)
 
 
 def rollback_button(run: Run) -> ButtonElement:
     assert run.rollback_runbook is not None
-    dialog = ConfirmObject(title=_cut(f"Start {run.rollback_runbook}?", 100),
-                           text=PlainTextObject(text=_cut(f"Start {run.rollback_runbook} in {run.environment}; "
+    dialog = ConfirmObject(title=clip(f"Start {run.rollback_runbook}?", 100),
+                           text=PlainTextObject(text=clip(f"Start {run.rollback_runbook} in {run.environment}; "
                                                           "its dangerous steps ask for confirmation again.", 300)),
                            confirm="Start", deny="Cancel")
-    return ButtonElement(text=_cut(f"Run {run.rollback_runbook}", 75), action_id=ROLLBACK, value=str(run.id),
+    return ButtonElement(text=clip(f"Run {run.rollback_runbook}", 75), action_id=ROLLBACK, value=str(run.id),
                          style="danger", confirm=dialog)
 
 
@@ -185,7 +181,7 @@ def _waiting_section(view: RunView, zone: ZoneInfo, confirm_roles: list[str]) ->
             f">{escape(approval.confirm_text)}\n"
             f"_Who may confirm: {who}. Expires at {_at(approval.expires_at, zone)}; unconfirmed, the run is "
             "cancelled._")
-    return [SectionBlock(text=MarkdownTextObject(text=_cut(text, SECTION_LIMIT))),
+    return [SectionBlock(text=MarkdownTextObject(text=clip(text, SECTION_LIMIT))),
             ActionsBlock(block_id=f"run:{view.run.id}:confirm", elements=[confirm_button(view, step),
                                                                           abort_button(view.run)])]
 
@@ -193,14 +189,14 @@ def _waiting_section(view: RunView, zone: ZoneInfo, confirm_roles: list[str]) ->
 def run_blocks(view: RunView, zone: ZoneInfo, confirm_roles: list[str]) -> list[Block]:
     run = view.run
     head: list[Block] = [
-        HeaderBlock(text=_cut(title(run), HEADER_LIMIT)),
-        ContextBlock(elements=[MarkdownTextObject(text=_cut(
+        HeaderBlock(text=clip(title(run), HEADER_LIMIT)),
+        ContextBlock(elements=[MarkdownTextObject(text=clip(
             f"Run #{run.id} · {escape(run.runbook)} · requested by <@{run.requested_by}> at "
             f"{run.created_at.astimezone(zone).strftime('%Y-%m-%d %H:%M:%S %Z')} · two-person rule "
             f"{'on' if run.two_person_rule else 'off'}"
             + (f" · incident #{run.incident_id}" if run.incident_id else "")
             + (f" · rollback of run #{run.started_from_run}" if run.started_from_run else ""), 3000))]),
-        SectionBlock(text=MarkdownTextObject(text=_cut(_status_text(view, zone), SECTION_LIMIT))),
+        SectionBlock(text=MarkdownTextObject(text=clip(_status_text(view, zone), SECTION_LIMIT))),
     ]
     tail: list[Block] = []
     if run.status is RunStatus.WAITING:
@@ -246,7 +242,7 @@ def step_reply(step: RunStep, zone: ZoneInfo, output_limit: int) -> tuple[str, l
     head = f"{STEP_ICONS[step.status]} *{step.number}. {escape(step.name)}* `{step.handler}`{took}\n" \
            f"{escape(step.summary or STEP_WORDS[step.status])}"
     output = (step.output or "").strip()
-    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=_cut(head, SECTION_LIMIT)))]
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=clip(head, SECTION_LIMIT)))]
     as_file = len(output) > output_limit
     if output and not as_file:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=f"```{output.replace('```', 'ˋˋˋ')}```")))
@@ -260,7 +256,7 @@ def event_reply(event: RunEvent, run: Run, zone: ZoneInfo) -> tuple[str, list[Bl
     icon = FINISH_ICONS.get(run.status, ":information_source:") if event.kind is EventKind.FINISHED \
         else EVENT_ICONS.get(event.kind, ":information_source:")
     text = f"{icon} {event.text} · {_at(event.at, zone)}"
-    return text, [SectionBlock(text=MarkdownTextObject(text=_cut(text, SECTION_LIMIT)))]
+    return text, [SectionBlock(text=MarkdownTextObject(text=clip(text, SECTION_LIMIT)))]
 
 
 # -- ephemeral answers ----------------------------------------------------------------------------------
@@ -268,8 +264,8 @@ def event_reply(event: RunEvent, run: Run, zone: ZoneInfo) -> tuple[str, list[Bl
 
 def refusal_blocks(problem: str, usage: str) -> list[Block]:
     return [
-        SectionBlock(text=MarkdownTextObject(text=_cut(f":warning: {problem}", SECTION_LIMIT))),
-        ContextBlock(elements=[MarkdownTextObject(text=_cut(f"Correct form: `{usage}`  ·  nothing was run", 3000))]),
+        SectionBlock(text=MarkdownTextObject(text=clip(f":warning: {problem}", SECTION_LIMIT))),
+        ContextBlock(elements=[MarkdownTextObject(text=clip(f"Correct form: `{usage}`  ·  nothing was run", 3000))]),
     ]
 
 
@@ -280,4 +276,4 @@ def started_blocks(run: Run, channel: str) -> list[Block]:
 
 
 def notice_blocks(text: str) -> list[Block]:
-    return [SectionBlock(text=MarkdownTextObject(text=_cut(text, SECTION_LIMIT)))]
+    return [SectionBlock(text=MarkdownTextObject(text=clip(text, SECTION_LIMIT)))]

@@ -22,7 +22,8 @@ from slack_sdk.models.views import View
 
 from bot.incidents.model import Incident
 from bot.response.prompts import StatusPrompt
-from bot.slack.response_blocks import STATUSPAGE_OPEN, clip, local, name
+from bot.slack.blocks import clip
+from bot.slack.response_blocks import STATUSPAGE_OPEN, local, name
 from bot.statuspage import AffectedComponent, ComponentStatus, IncidentStatus, StatusDraft
 
 VIEW = "incident_statuspage"
