@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from bot.config.types import Regex
 from bot.runbooks.duration import Duration
 
 DEFAULT_TAG_PATTERN = r"^v\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$"
@@ -106,7 +107,7 @@ class Pm2Config(Strict):
 
 class EnvironmentConfig(Strict):
     two_person_rule: bool | None = None  # None → on for production only (filled in by Environments)
-    tag_pattern: str = DEFAULT_TAG_PATTERN
+    tag_pattern: Regex = DEFAULT_TAG_PATTERN
     git_remote: str = "origin"
     image: str = "audio-tai-loc-backend"
     app_host: str = "127.0.0.1"  # where the colours' host ports listen
@@ -128,15 +129,6 @@ class EnvironmentConfig(Strict):
     backups_dir: AbsPath = "/backups"
     cert_path: AbsPath = "/etc/letsencrypt/live/audiotailoc.com/cert.pem"
     pm2: Pm2Config | None = None
-
-    @field_validator("tag_pattern")
-    @classmethod
-    def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"{value!r} is not a regular expression: {exc}") from exc
-        return value
 
     @field_validator("colours")
     @classmethod

@@ -4,7 +4,6 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
 from bot.config.alerts import AlertsConfig
@@ -12,6 +11,7 @@ from bot.config.environments import Environments
 from bot.config.escalation import EscalationConfig
 from bot.config.response import ResponseConfig
 from bot.config.statuspage import StatusPageConfig
+from bot.config.types import yaml_mapping
 from bot.engine.config import EngineConfig
 from bot.errors import ConfigError
 
@@ -90,15 +90,10 @@ def _describe(err: dict) -> str:  # type: ignore[type-arg]
 def load_config(path: Path) -> AppConfig:
     """Read and validate the configuration; ConfigError names the file and the key."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise ConfigError(f"ATL_CONFIG: {path} does not exist; expected a YAML configuration file") from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}:{where} is not valid YAML: {getattr(exc, 'problem', exc)}") from exc
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping of keys (timezone, channels, roles, …)")
+    raw = yaml_mapping(text, str(path), "a mapping of keys (timezone, channels, roles, …)")
     try:
         return AppConfig.model_validate(raw)
     except ValidationError as exc:

@@ -5,12 +5,12 @@ P1's timeline is the runbook's (diagnosis prompt at 15 min, resolution prompt at
 one gets no timed prompts. Paging and status-page cadences live in `escalation:` and `statuspage:`.
 """
 
-import re
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt
 
+from bot.config.types import Regex
 from bot.incidents.severity import Severity
 
 MAJOR = [Severity.P1, Severity.P2]
@@ -38,16 +38,7 @@ class LogPattern(Strict):
 
     name: str = Field(min_length=1)
     file: Path
-    pattern: str = Field(min_length=1)
-
-    @field_validator("pattern")
-    @classmethod
-    def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"{value!r} is not a regular expression: {exc}") from exc
-        return value
+    pattern: Regex = Field(min_length=1)
 
 
 def _runbook_patterns() -> list[LogPattern]:

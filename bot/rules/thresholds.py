@@ -3,9 +3,9 @@
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
 from pydantic import ValidationError
 
+from bot.config.types import yaml_mapping
 from bot.errors import ConfigError
 from bot.paths import runbooks_dir
 from bot.rules.model import Direction, Level, Table, Threshold, Thresholds
@@ -23,14 +23,7 @@ def _where(err: dict) -> str:  # type: ignore[type-arg]
 
 def parse(text: str, source: str = "thresholds") -> Thresholds:
     """Validate thresholds YAML; ConfigError names the source, the key and what is wrong."""
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{source}:{where} is not valid YAML: {getattr(exc, 'problem', exc)}") from exc
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{source}: expected a mapping with version, tables and runbook_alerts")
+    raw = yaml_mapping(text, source, "a mapping with version, tables and runbook_alerts")
     try:
         return Thresholds.model_validate(raw)
     except ValidationError as exc:
