@@ -16,9 +16,10 @@ from prometheus_client import Counter
 from pydantic import SecretStr, ValidationError
 
 from bot.alerts.auth import authorized
+from bot.alerts.intake import NotificationIntake, Unstorable
 from bot.alerts.payload import Notification, describe_error, digest_of
 from bot.metrics import REGISTRY
-from bot.store import alerts as alert_rows
+from bot.store.alerts import NewNotification
 from bot.store.db import Store
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,8 @@ def _answer(code: int, outcome: str, **body: object) -> web.Response:
 
 def make_handler(store: Store, token: SecretStr | None, basic_users: dict[str, SecretStr],
                  stored: Callable[[], None]) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """`stored` is called after a new notification committed (wakes the processor)."""
+    """`stored` is called after new notifications committed (wakes the processor)."""
+    intake = NotificationIntake(store, stored)
 
     async def receive(request: web.Request) -> web.Response:
         if token is None and not basic_users:
@@ -74,9 +76,15 @@ def make_handler(store: Store, token: SecretStr | None, basic_users: dict[str, S
         except ValidationError as exc:
             return _answer(400, "invalid", error=describe_error(exc))
         digest = digest_of(document)
+        row = NewNotification(note.receiver, note.group_key, note.status.value, digest, body.decode())
         try:
             # Stored as received (it validated): what Alertmanager said is kept word for word.
-            row_id = await alert_rows.store_notification(store, note, digest, body.decode())
+            row_id = await intake.store(row)
+        except Unstorable as exc:
+            # Retrying cannot help (Alertmanager would resend it forever): say why, as for invalid JSON.
+            log.error("alert notification refused by the database", extra={"error": str(exc),
+                                                                            "group_key": note.group_key})
+            return _answer(400, "unstorable", error=f"{exc}; fix the alert's labels or annotations")
         except (psycopg.Error, psycopg_pool.PoolTimeout, OSError) as exc:
             log.error("alert notification not stored", extra={"error": f"{type(exc).__name__}: {exc}",
                                                               "group_key": note.group_key})
@@ -85,7 +93,6 @@ def make_handler(store: Store, token: SecretStr | None, basic_users: dict[str, S
         if row_id is None:
             log.debug("duplicate alert notification", extra={"group_key": note.group_key, "digest": digest})
             return _answer(200, "duplicate", status="duplicate", digest=digest)
-        stored()
         log.debug("alert notification stored", extra={"notification_id": row_id, "group_key": note.group_key,
                                                       "status": note.status.value, "alerts": len(note.alerts)})
         return _answer(200, "stored", status="stored", id=row_id, digest=digest)

@@ -9,21 +9,33 @@ from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
-from bot.alerts.payload import Notification
 from bot.store.db import Store
 
 Tx = AsyncConnection[DictRow]
 
-async def store_notification(store: Store, note: Notification, digest: str, raw: str) -> int | None:
-    """Store a delivery as received (`raw` JSON, every alert in it); the new row's id, or None when it was a
-    duplicate (same digest). One INSERT, committed before the webhook answers."""
+@dataclass(frozen=True)
+class NewNotification:
+    """A delivery as received: `payload` is the request's JSON text, kept word for word."""
+
+    receiver: str
+    group_key: str
+    status: str
+    digest: str
+    payload: str
+
+
+async def insert_notifications(store: Store, rows: list[NewNotification]) -> dict[str, int]:
+    """Store deliveries (distinct digests) in one statement, ids in list order; the new rows' ids by digest,
+    without the duplicates (a digest stored before). Committed when this returns."""
     async with store.connection() as conn:
         cur = await conn.execute(
             "INSERT INTO alert_notifications (receiver, group_key, status, digest, payload)"
-            " VALUES (%s, %s, %s, %s, %s::jsonb) ON CONFLICT (digest) DO NOTHING RETURNING id",
-            (note.receiver, note.group_key, note.status.value, digest, raw))
-        row = await cur.fetchone()
-    return int(row["id"]) if row else None
+            " SELECT r, g, s, d, p::jsonb FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[])"
+            " WITH ORDINALITY AS u(r, g, s, d, p, n) ORDER BY n"
+            " ON CONFLICT (digest) DO NOTHING RETURNING id, digest",
+            ([r.receiver for r in rows], [r.group_key for r in rows], [r.status for r in rows],
+             [r.digest for r in rows], [r.payload for r in rows]))
+        return {r["digest"]: int(r["id"]) for r in await cur.fetchall()}
 
 
 @dataclass(frozen=True)

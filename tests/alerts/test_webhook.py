@@ -45,6 +45,39 @@ async def test_duplicate_delivery_is_2xx_and_stored_once(bot: BotUnderTest) -> N
     assert await stored_count(bot) == 1
 
 
+async def test_deliveries_arriving_together_are_each_stored_before_their_answer(bot: BotUnderTest) -> None:
+    payloads = []
+    for i in range(40):
+        payload = recorded("highresponsetime_firing")
+        payload["groupKey"] = f'{{}}:{{alertname="HighResponseTime", shard="{i}"}}'
+        payloads.append(payload)
+    results = await asyncio.gather(*(post_alert(bot, p) for p in payloads))
+    assert [r.status for r in results] == [200] * 40
+    answered = {r.json["id"]: p["groupKey"] for r, p in zip(results, payloads, strict=True) if r.json}
+    # Requests share commits, never rows: each answer names its own delivery, stored word for word.
+    rows = await bot.query("SELECT id, group_key, payload FROM alert_notifications")
+    assert {r["id"]: r["group_key"] for r in rows} == answered
+    assert all(r["payload"] == payloads[[p["groupKey"] for p in payloads].index(r["group_key"])] for r in rows)
+
+
+async def test_a_payload_postgresql_cannot_store_is_400_and_spoils_no_other(bot: BotUnderTest) -> None:
+    good = []
+    for i in range(10):
+        payload = recorded("highresponsetime_firing")
+        payload["commonAnnotations"]["description"] = f"delivery {i}"
+        good.append(payload)
+    bad = recorded("highresponsetime_firing")
+    bad["commonAnnotations"]["description"] = "a NUL from a templating bug: \x00"  # JSON allows it; jsonb won't
+    results = await asyncio.gather(*(post_alert(bot, p) for p in [*good[:5], bad, *good[5:]]))
+    refused = results[5]
+    # Alertmanager would retry a 5xx forever; the content is at fault, so it is a 400 with the reason.
+    assert refused.status == 400, refused.body
+    assert refused.json is not None and "cannot store this payload" in refused.json["error"]
+    assert "\\u0000" in refused.json["error"]
+    assert [r.status for r in results[:5] + results[6:]] == [200] * 10
+    assert await stored_count(bot) == 10
+
+
 async def test_without_alertmanager_token_the_webhook_is_not_configured(make_bot) -> None:  # type: ignore[no-untyped-def]
     async with make_bot(env={"ALERTMANAGER_TOKEN": None}) as bot:
         result = await post_alert(bot, recorded("highresponsetime_firing"))
