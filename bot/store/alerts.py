@@ -30,7 +30,7 @@ async def insert_notifications(store: Store, rows: list[NewNotification]) -> dic
     async with store.connection() as conn:
         cur = await conn.execute(
             "INSERT INTO alert_notifications (receiver, group_key, status, digest, payload)"
-            " SELECT r, g, s, d, p::jsonb FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[])"
+            " SELECT r, g, s, d, p::jsonb FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::text[])"
             " WITH ORDINALITY AS u(r, g, s, d, p, n) ORDER BY n"
             " ON CONFLICT (digest) DO NOTHING RETURNING id, digest",
             ([r.receiver for r in rows], [r.group_key for r in rows], [r.status for r in rows],
