@@ -235,7 +235,7 @@ class Procedure:
     async def stop(self, tx: Tx, incident: Incident) -> None:
         now = self.now()
         await self.scheduler.cancel_for_incident(incident.id, kinds=WHILE_OPEN, tx=tx)
-        state = status_state.state_of(await incident_rows.timeline(tx, incident.id))
+        state = status_state.state_of(await incident_rows.timeline(tx, incident.id, status_state.STATE_KINDS))
         if state.open_on_page:
             if self.config.statuspage.auto_resolve and self.page.configured and state.ref is not None:
                 await self.scheduler.schedule(STATUS_RESOLVE, now, {}, key=status_resolve_key(incident),

@@ -14,7 +14,7 @@ from bot.incidents.events import IncidentChange, Tx
 from bot.incidents.model import Incident
 from bot.incidents.service import IncidentService, NoSuchIncident, Step
 from bot.response import steps
-from bot.response.statuspage import StatusPageState, state_of
+from bot.response.statuspage import STATE_KINDS, StatusPageState, state_of
 from bot.statuspage import IncidentStatus, StatusDraft, StatusPage, StatusPageError, StatusRef
 from bot.store import incidents as incident_rows
 from bot.store.db import Store
@@ -54,7 +54,7 @@ class StatusPublisher:
 
     async def state(self, incident_id: int) -> StatusPageState:
         async with self.store.connection() as conn:
-            return state_of(await incident_rows.timeline(conn, incident_id))
+            return state_of(await incident_rows.timeline(conn, incident_id, STATE_KINDS))
 
     async def post(self, incident_id: int, draft: StatusDraft, actor: str) -> Posted:
         """Create, update or resolve the status-page incident (one poster per incident at a time)."""
@@ -90,7 +90,7 @@ class StatusPublisher:
 
     async def resolve_in(self, tx: Tx, incident: Incident, draft: StatusDraft, record: Recorder) -> Posted:
         """The automatic final update (statuspage.auto_resolve), inside a timer's firing."""
-        state = state_of(await incident_rows.timeline(tx, incident.id))
+        state = state_of(await incident_rows.timeline(tx, incident.id, STATE_KINDS))
         if not state.open_on_page or state.ref is None:
             return Posted(True, "nothing to resolve on the status page")
         ref = await self.page.resolve(state.ref, draft)

@@ -18,6 +18,7 @@ MENTION = re.compile(r"\s*<[@#!][^>]*>")
 NEWS = {TimelineKind.NOTE, TimelineKind.SEVERITY_CHANGED, TimelineKind.RUN_FINISHED, TimelineKind.ALERT_RESOLVED,
         TimelineKind.REOPENED}
 LATEST_LINES = 3
+STATE_KINDS = (TimelineKind.STATUS_PAGE,)  # the only events state_of reads: load just these where that is all
 IMPACT = {Severity.P1: ComponentStatus.MAJOR_OUTAGE, Severity.P2: ComponentStatus.PARTIAL_OUTAGE,
           Severity.P3: ComponentStatus.DEGRADED_PERFORMANCE, Severity.P4: ComponentStatus.DEGRADED_PERFORMANCE}
 LEADS = {

@@ -94,7 +94,8 @@ class ResponseMessages:
             if incident is None:
                 raise LookupError(f"incident #{incident_id} is gone")
             alerts = await alerts_of(conn, incident)
-            timeline = await incident_rows.timeline(conn, incident_id)
+            timeline = await incident_rows.timeline(conn, incident_id,
+                                                    (TimelineKind.STATUS_PAGE, TimelineKind.ESCALATED))
             pending = {str(t.payload.get("phase")) for t in await timer_rows.pending(conn, incident_id=incident_id)
                        if t.kind == procedure.PHASE}
         out["text"] = incident_blocks.header_text(incident, alerts)

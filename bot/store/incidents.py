@@ -1,5 +1,6 @@
 """incidents and timeline_events."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -8,7 +9,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
-from bot.incidents.model import AlertGroup, Incident, TimelineEvent
+from bot.incidents.model import AlertGroup, Incident, TimelineEvent, TimelineKind
 from bot.incidents.severity import Severity
 
 Tx = AsyncConnection[DictRow]
@@ -125,10 +126,13 @@ async def add_events(tx: Tx, events: list[TimelineEvent]) -> list[TimelineEvent]
     return [e.model_copy(update={"id": i}) for e, i in zip(events, ids, strict=True)]
 
 
-async def timeline(conn: Tx, incident_id: int) -> list[TimelineEvent]:
+async def timeline(conn: Tx, incident_id: int, kinds: Iterable[TimelineKind] | None = None) -> list[TimelineEvent]:
+    """The incident's events in order; only those `kinds` when given (a storm's incident has thousands)."""
+    wanted = None if kinds is None else [k.value for k in kinds]
     cur = await conn.execute(
         "SELECT id, incident_id, at, kind, actor, text, data FROM timeline_events"
-        " WHERE incident_id = %s ORDER BY at, id", (incident_id,))
+        " WHERE incident_id = %s AND (%s::text[] IS NULL OR kind = ANY(%s)) ORDER BY at, id",
+        (incident_id, wanted, wanted))
     return [TimelineEvent.model_validate(dict(r)) for r in await cur.fetchall()]
 
 
