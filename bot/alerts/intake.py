@@ -52,8 +52,13 @@ class NotificationIntake:
         else:
             waiting.answers.append(answer)
         self._flush_soon()
-        # Shielded: a caller that goes away (client disconnect) must not cancel its batch-mates' write.
-        return await asyncio.shield(answer)
+        try:
+            # Shielded: a caller that goes away (client disconnect) must not cancel its batch-mates' write.
+            return await asyncio.shield(answer)
+        except asyncio.CancelledError:
+            # Nobody will read this answer now; an error in it is the webhook log's to tell, not asyncio's.
+            answer.add_done_callback(lambda done: done.cancelled() or done.exception())
+            raise
 
     def _flush_soon(self) -> None:
         while self._queue and self._in_flight < IN_FLIGHT:
@@ -81,12 +86,14 @@ class NotificationIntake:
             for waiting in batch:
                 await self._write([waiting])
             return
-        except BaseException as exc:  # storage down, pool timeout, cancellation at shutdown: each caller answers
+        except Exception as exc:  # storage down, pool timeout: every caller in the batch answers 503
             for waiting in batch:
-                raise_into(waiting, exc if isinstance(exc, Exception) else RuntimeError("intake stopped"))
-            if not isinstance(exc, Exception):
-                raise
+                raise_into(waiting, exc)
             return
+        except BaseException:  # cancelled at shutdown: the callers still answer (5xx: Alertmanager retries)
+            for waiting in batch:
+                raise_into(waiting, ConnectionError("storage write interrupted by shutdown"))
+            raise
         if ids:
             self._stored()
         for waiting in batch:
