@@ -196,7 +196,10 @@ def register(bolt: AsyncApp, runtime: Runtime, svc: ResponseService, outbox: Out
     async def submit_rollback(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         user_id.set(body["user"]["id"])
         incident_id = statuspage_views.incident_of(view.get("private_metadata", ""))
-        version = parse_rollback(view.get("state", {}).get("values", {}))
+        environment = config.response.rollback_environment
+        known = config.environments.get(environment)
+        version = parse_rollback(view.get("state", {}).get("values", {}), environment,
+                                 known.tag_pattern if known is not None else None)
         incident = await svc.incidents.get(incident_id) if incident_id is not None else None
         if isinstance(version, dict) or incident is None:
             errors = version if isinstance(version, dict) else {"version": "This form lost its incident."}
@@ -205,7 +208,7 @@ def register(bolt: AsyncApp, runtime: Runtime, svc: ResponseService, outbox: Out
                                     "; ".join(errors.values()))
             return
         await ack()
-        request = RollbackRequest(kind="full", version=version, environment=config.response.rollback_environment)
+        request = RollbackRequest(kind="full", version=version, environment=environment)
         await start_rollback(body, None, incident, request, ROLLBACK_VIEW)
 
     # -- declaring from the form ----------------------------------------------------------------------

@@ -1,6 +1,9 @@
 """Inputs are checked before anything runs; anything wrong gets an ephemeral error, an audit row, no run."""
 
+from pathlib import Path
+
 from tests.engine import handlers
+from tests.engine.conftest import engine_config, environment
 from tests.engine.support import ADMIN, DEPLOYER, NOBODY, audit, command, runs, wait_run
 from tests.harness.bot import BotUnderTest
 
@@ -16,7 +19,10 @@ async def _refused(bot: BotUnderTest, cmd: str, text: str, user: str = DEPLOYER)
 
 async def test_bad_versions_environments_tags_roles_and_migrations_are_refused(engine_bot: BotUnderTest) -> None:
     bot = engine_bot
-    assert "not a release tag" in (await _refused(bot, "/deploy", "1.0"))["text"]
+    answer = await _refused(bot, "/deploy", "1.0")
+    # The environment's tag_pattern decides, and the answer shows its form.
+    assert "version: '1.0' does not match ^v" in answer["text"]
+    assert "expected a release tag vMAJOR.MINOR.PATCH, e.g. v1.0.0" in answer["text"]
     assert "not a release tag" in (await _refused(bot, "/deploy", "v1.0.0;rm"))["text"]
     answer = await _refused(bot, "/deploy", "v1.0.0 qa")
     assert "Environment 'qa' is not configured (configured: production, staging)" in answer["text"]
@@ -55,7 +61,20 @@ async def test_plan_shows_every_step_and_runs_nothing(engine_bot: BotUnderTest) 
     text = str(answer["blocks"])
     assert "Plan: Test deployment in production" in text and "Switch traffic to the new colour" in text
     assert "DANGEROUS" in text and "Nothing has run" in text
-    assert "not a release tag" in (await _refused(bot, "/deploy", "plan 1.0"))["text"]
+    assert "does not match ^v" in (await _refused(bot, "/deploy", "plan 1.0"))["text"]
     assert "is not configured" in (await _refused(bot, "/deploy", "plan v1.0.0 qa"))["text"]
     assert await runs(bot) == []
     assert handlers.CALLS == {}
+
+
+async def test_each_environment_deploys_the_tags_its_own_pattern_allows(make_bot, colours: dict[str, Path]) -> None:  # type: ignore[no-untyped-def]
+    config = engine_config(colours)
+    config["environments"]["staging"] = environment(colours, tag_pattern=r"^release-\d{8}$")
+    async with make_bot(config=config) as bot:
+        answer = await command(bot, "/deploy", "plan release-20240506 staging")
+        assert "Plan: Test deployment in staging" in str(answer["blocks"]), answer
+        refused = await _refused(bot, "/deploy", "plan v1.0.0 staging")
+        assert "version: 'v1.0.0' does not match ^release-\\d{8}$" in refused["text"]
+        # Production keeps the default form.
+        assert "does not match ^v" in (await _refused(bot, "/deploy", "plan release-20240506"))["text"]
+        assert await runs(bot) == []

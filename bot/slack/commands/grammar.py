@@ -4,8 +4,9 @@ import re
 
 from bot.errors import UsageError
 
-# Default tag pattern from the runbook engine issue; configurable per deployment later.
-VERSION = re.compile(r"^v\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")
+# Only the shape of a git tag: each environment's `tag_pattern` decides which tags it deploys, and the
+# runbook's version parameter checks that, naming the environment's form.
+VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,127}$")
 ENVIRONMENT = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 MIGRATION = re.compile(r"^\d{14}-[a-z0-9][a-z0-9_-]{0,99}$")
 SEVERITY = re.compile(r"^[Pp][1-4]$")
@@ -15,7 +16,7 @@ USER_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 
 def version(value: str, usage: str) -> str:
     if not VERSION.match(value):
-        raise UsageError(f"`{value}` is not a release tag (expected vMAJOR.MINOR.PATCH, e.g. v1.0.0).", usage)
+        raise UsageError(f"`{value}` is not a release tag (letters, digits and . _ + -, e.g. v1.0.0).", usage)
     return value
 
 
