@@ -89,6 +89,8 @@ def _command_listener(runtime: Runtime, spec: CommandSpec):  # type: ignore[no-u
 
         try:
             request = spec.parse(invocation.text)
+            if spec.check is not None:
+                spec.check(request, runtime.config)
         except UsageError as err:
             await audit("refused", err.problem)
             await ack(text=str(err), blocks=blocks.usage_error_blocks(err), response_type="ephemeral")

@@ -197,9 +197,7 @@ def register(bolt: AsyncApp, runtime: Runtime, svc: ResponseService, outbox: Out
         user_id.set(body["user"]["id"])
         incident_id = statuspage_views.incident_of(view.get("private_metadata", ""))
         environment = config.response.rollback_environment
-        known = config.environments.get(environment)
-        version = parse_rollback(view.get("state", {}).get("values", {}), environment,
-                                 known.tag_pattern if known is not None else None)
+        version = parse_rollback(view.get("state", {}).get("values", {}), environment, config.environments)
         incident = await svc.incidents.get(incident_id) if incident_id is not None else None
         if isinstance(version, dict) or incident is None:
             errors = version if isinstance(version, dict) else {"version": "This form lost its incident."}

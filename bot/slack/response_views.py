@@ -2,7 +2,7 @@
 rollback's version. Each comes with the parser of its submission (values, or Slack's per-field errors)."""
 
 import json
-import re
+from collections.abc import Mapping
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -16,6 +16,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.config.environments import EnvironmentConfig
 from bot.errors import UsageError
 from bot.incidents.severity import Severity
 from bot.slack.commands import grammar
@@ -87,14 +88,12 @@ def rollback_modal(incident_id: int, environment: str, suggested: str | None) ->
     return out
 
 
-def parse_rollback(values: dict[str, Any], environment: str, tag_pattern: str | None) -> str | dict[str, str]:
+def parse_rollback(values: dict[str, Any], environment: str, environments: Mapping[str, EnvironmentConfig]
+                   ) -> str | dict[str, str]:
     """The version, or the field's error: told in the form, before anything starts."""
     version = _value(values, "version")
     try:
-        version = grammar.version(version, "v1.2.3")
+        grammar.release_tag(grammar.version(version, "v1.2.3"), environment, environments, "v1.2.3")
     except UsageError as err:
         return {"version": err.problem}
-    if tag_pattern is not None and re.fullmatch(tag_pattern, version) is None:
-        return {"version": f"`{version}` is not a release tag {environment} deploys (expected one matching "
-                           f"{tag_pattern}, e.g. v1.0.0)."}
     return version

@@ -21,8 +21,7 @@ async def test_bad_versions_environments_tags_roles_and_migrations_are_refused(e
     bot = engine_bot
     answer = await _refused(bot, "/deploy", "1.0")
     # The environment's tag_pattern decides, and the answer shows its form.
-    assert "version: '1.0' does not match ^v" in answer["text"]
-    assert "expected a release tag vMAJOR.MINOR.PATCH, e.g. v1.0.0" in answer["text"]
+    assert "`1.0` is not a release tag production deploys (expected one matching ^v\\d+" in answer["text"]
     assert "not a release tag" in (await _refused(bot, "/deploy", "v1.0.0;rm"))["text"]
     answer = await _refused(bot, "/deploy", "v1.0.0 qa")
     assert "Environment 'qa' is not configured (configured: production, staging)" in answer["text"]
@@ -61,7 +60,7 @@ async def test_plan_shows_every_step_and_runs_nothing(engine_bot: BotUnderTest) 
     text = str(answer["blocks"])
     assert "Plan: Test deployment in production" in text and "Switch traffic to the new colour" in text
     assert "DANGEROUS" in text and "Nothing has run" in text
-    assert "does not match ^v" in (await _refused(bot, "/deploy", "plan 1.0"))["text"]
+    assert "`1.0` is not a release tag production deploys" in (await _refused(bot, "/deploy", "plan 1.0"))["text"]
     assert "is not configured" in (await _refused(bot, "/deploy", "plan v1.0.0 qa"))["text"]
     assert await runs(bot) == []
     assert handlers.CALLS == {}
@@ -74,7 +73,10 @@ async def test_each_environment_deploys_the_tags_its_own_pattern_allows(make_bot
         answer = await command(bot, "/deploy", "plan release-20240506 staging")
         assert "Plan: Test deployment in staging" in str(answer["blocks"]), answer
         refused = await _refused(bot, "/deploy", "plan v1.0.0 staging")
-        assert "version: 'v1.0.0' does not match ^release-\\d{8}$" in refused["text"]
-        # Production keeps the default form.
-        assert "does not match ^v" in (await _refused(bot, "/deploy", "plan release-20240506"))["text"]
+        assert "`v1.0.0` is not a release tag staging deploys (expected one matching ^release-\\d{8}$" \
+            in refused["text"]
+        # Production keeps the default form, for /rollback full too.
+        refused = await _refused(bot, "/deploy", "plan release-20240506")
+        assert "`release-20240506` is not a release tag production deploys" in refused["text"]
+        assert "not a release tag staging deploys" in (await _refused(bot, "/rollback", "full v0.9.0 staging"))["text"]
         assert await runs(bot) == []

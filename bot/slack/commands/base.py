@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from bot.errors import UsageError
 
 if TYPE_CHECKING:
+    from bot.config import AppConfig
     from bot.runtime import Runtime
 
 
@@ -61,6 +62,8 @@ class CommandSpec:
     subcommands: list[Subcommand]
     # request type -> what runs it; a type with no executor is parsed but answered as unavailable.
     executors: dict[type[Request], Executor] = field(default_factory=dict)
+    # What only the configuration can tell (e.g. an environment's tag pattern): raises UsageError.
+    check: Callable[[Request, "AppConfig"], None] | None = None
 
     def executor_for(self, request: Request) -> Executor | None:
         return self.executors.get(type(request))

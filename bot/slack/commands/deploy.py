@@ -2,6 +2,7 @@
 
 from typing import Literal
 
+from bot.config import AppConfig
 from bot.errors import UsageError
 from bot.slack.commands import grammar
 from bot.slack.commands.base import CommandSpec, Help, Request, Subcommand, is_help, tokens
@@ -43,11 +44,17 @@ def parse(text: str) -> Request:
     return DeployRequest(version=version, environment=environment, strategy=strategy, plan_only=plan_only)
 
 
+def check(request: Request, config: AppConfig) -> None:
+    if isinstance(request, DeployRequest):
+        grammar.release_tag(request.version, request.environment, config.environments, USAGE)
+
+
 SPEC = CommandSpec(
     name="/deploy",
     description="Deploy a release tag with the runbook's blue-green or PM2 procedure",
     usage_hint="[plan] VERSION [ENVIRONMENT] [--pm2]",
     parse=parse,
+    check=check,
     subcommands=[
         Subcommand("VERSION", "blue-green deploy of a tag to production", DeployRequest),
         Subcommand("VERSION ENVIRONMENT", "blue-green deploy to another environment, e.g. staging", DeployRequest),

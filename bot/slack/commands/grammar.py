@@ -1,7 +1,9 @@
 """Value patterns shared by several commands; each error names the value and the form expected."""
 
 import re
+from collections.abc import Mapping
 
+from bot.config.environments import DEFAULT_TAG_PATTERN, EnvironmentConfig
 from bot.errors import UsageError
 
 # Only the shape of a git tag: each environment's `tag_pattern` decides which tags it deploys, and the
@@ -18,6 +20,17 @@ def version(value: str, usage: str) -> str:
     if not VERSION.match(value):
         raise UsageError(f"`{value}` is not a release tag (letters, digits and . _ + -, e.g. v1.0.0).", usage)
     return value
+
+
+def release_tag(version: str, environment: str, environments: Mapping[str, EnvironmentConfig],
+                usage: str) -> None:
+    """`version` must match the environment's tag_pattern (the default one for an unknown environment, which
+    is refused on its own)."""
+    known = environments.get(environment)
+    pattern = known.tag_pattern if known is not None else DEFAULT_TAG_PATTERN
+    if re.fullmatch(pattern, version) is None:
+        raise UsageError(f"`{version}` is not a release tag {environment} deploys (expected one matching "
+                         f"{pattern}, e.g. v1.0.0).", usage)
 
 
 def environment(value: str, usage: str) -> str:

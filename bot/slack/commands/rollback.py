@@ -2,6 +2,7 @@
 
 from typing import Literal
 
+from bot.config import AppConfig
 from bot.errors import UsageError
 from bot.slack.commands import grammar
 from bot.slack.commands.base import CommandSpec, Help, Request, Subcommand, is_help, tokens
@@ -57,11 +58,17 @@ def parse(text: str) -> Request:
     raise UsageError(f"Unknown rollback `{words[0]}` (expected nothing, an environment, db or full).", USAGE)
 
 
+def check(request: Request, config: AppConfig) -> None:
+    if isinstance(request, RollbackRequest) and request.version is not None:
+        grammar.release_tag(request.version, request.environment, config.environments, USAGE)
+
+
 SPEC = CommandSpec(
     name="/rollback",
     description="Roll back with the runbook: nginx to the previous colour, a migration, or the whole system",
     usage_hint="[ENVIRONMENT] | db [--to MIGRATION] | full VERSION",
     parse=parse,
+    check=check,
     subcommands=[
         Subcommand("", "immediate rollback: nginx back to the previous colour, stop the bad one", RollbackRequest),
         Subcommand("db", "roll back the last database migration", RollbackRequest),
