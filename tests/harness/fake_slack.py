@@ -77,6 +77,11 @@ class FakeSlack:
     # channel id -> name; well-formed ids not listed here exist too, unless in missing_channels.
     channels: dict[str, str] = field(default_factory=dict)
     missing_channels: set[str] = field(default_factory=set)
+    # user-group id (S…) -> member user ids, for usergroups.users.list; other ids are no_such_subteam.
+    usergroups: dict[str, list[str]] = field(default_factory=dict)
+    # Socket Mode: the app-level token apps.connections.open accepts, and the WebSocket URL it hands out.
+    app_token: str = "xapp-1-A0ATLBOT00-1-test"
+    socket_url: str | None = None
 
     def __post_init__(self) -> None:
         self._failures: dict[str, _Failure] = {}
@@ -98,6 +103,8 @@ class FakeSlack:
             "users.info": self._users_info,
             "conversations.info": self._conversations_info,
             "reactions.add": self._reactions_add,
+            "usergroups.users.list": self._usergroup_users,
+            "apps.connections.open": self._connections_open,
         }
 
     # --- lifecycle -------------------------------------------------------------------------------
@@ -203,7 +210,8 @@ class FakeSlack:
         try:
             if not token:
                 raise SlackError("not_authed")
-            if token != self.token:
+            # apps.connections.open takes only the app-level token (xapp-…); every other method the bot's.
+            if token != (self.app_token if method == "apps.connections.open" else self.token):
                 raise SlackError("invalid_auth")
             handler = self._methods.get(method)
             if handler is None:
@@ -398,6 +406,17 @@ class FakeSlack:
             raise SlackError("already_reacted")
         self.reactions.append(reaction)
         return {}
+
+    async def _usergroup_users(self, args: dict[str, Any]) -> dict[str, Any]:
+        group = str(args.get("usergroup") or "")
+        if group not in self.usergroups:
+            raise SlackError("no_such_subteam")
+        return {"users": list(self.usergroups[group])}
+
+    async def _connections_open(self, _: dict[str, Any]) -> dict[str, Any]:
+        if self.socket_url is None:
+            raise SlackError("not_allowed_token_type")  # what Slack says when Socket Mode is off for the app
+        return {"url": self.socket_url}
 
 
 async def _arguments(request: web.Request) -> dict[str, Any]:
