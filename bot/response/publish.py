@@ -19,7 +19,8 @@ from bot.statuspage import IncidentStatus, StatusDraft, StatusPage, StatusPageEr
 from bot.store import incidents as incident_rows
 from bot.store.db import Store
 
-LOCK_TTL_S = 120.0
+# Longer than a create can take at worst: 4 attempts of 15 s, their back-offs, and the duplicate lookups.
+LOCK_TTL_S = 300.0
 # Records a step inside the caller's transaction (Procedure.apply).
 Recorder = Callable[[Tx, int, Step], Awaitable[IncidentChange]]
 MITIGATING = {IncidentStatus.MONITORING, IncidentStatus.RESOLVED}

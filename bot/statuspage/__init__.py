@@ -10,6 +10,7 @@ from bot.statuspage.base import (
     StatusPageAuthError,
     StatusPageError,
     StatusPageNotConfigured,
+    StatusPageOutcomeUnknown,
     StatusPageUnavailable,
     StatusRef,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "StatusPageAuthError",
     "StatusPageError",
     "StatusPageNotConfigured",
+    "StatusPageOutcomeUnknown",
     "StatusPageUnavailable",
     "StatusRef",
     "WebhookStatusPage",

@@ -71,6 +71,10 @@ class StatusPageUnavailable(StatusPageError):
     """Retries ran out (5xx, 429, network); trying again later may work."""
 
 
+class StatusPageOutcomeUnknown(StatusPageUnavailable):
+    """A create may have reached the page although we could not confirm it: look before posting again."""
+
+
 class StatusPage(Protocol):
     # False: nothing is posted; callers show the draft for people to copy to the status page themselves.
     configured: bool

@@ -8,7 +8,7 @@ from pydantic import SecretStr
 
 from bot.config.statuspage import StatusPageConfig
 from bot.settings import Settings
-from bot.statuspage import AffectedComponent, ComponentStatus, IncidentStatus, StatusDraft
+from bot.statuspage import AffectedComponent, AtlassianStatuspage, ComponentStatus, IncidentStatus, StatusDraft
 from tests.statuspage.fake_statuspage import API_KEY, COMPONENTS, PAGE_ID, FakeStatuspage
 
 
@@ -37,3 +37,9 @@ def config(**overrides: Any) -> StatusPageConfig:
 def draft(status: IncidentStatus, message: str, **components: ComponentStatus) -> StatusDraft:
     return StatusDraft(status=status, title="Checkout failing", message=message,
                        components=[AffectedComponent(name=n, status=s) for n, s in components.items()])
+
+
+def atlassian(fake: FakeStatuspage, *, key: str = API_KEY, retry_base: float = 0.5,
+              timeout: float = 15.0) -> AtlassianStatuspage:
+    return AtlassianStatuspage(api_url=fake.api_url, page_id=PAGE_ID, api_key=SecretStr(key), components=COMPONENTS,
+                               retry_base=retry_base, timeout=timeout)

@@ -41,6 +41,8 @@ async def test_the_webhook_gets_every_draft_with_its_ref(fake_statuspage: FakeSt
 
     assert ref == StatusRef(provider="webhook", id="hook-1", url="https://status.example/hook-1")
     create, update, resolve = fake_statuspage.webhook_bodies
+    keys = [body.pop("idempotency_key") for body in (create, update, resolve)]
+    assert [r.idempotency_key for r in fake_statuspage.requests] == keys and len(set(keys)) == 3
     assert create == {"action": "create", "ref": None, "draft": {
         "status": "investigating", "title": "Checkout failing", "message": "Investigating.",
         "components": [{"name": "checkout", "status": "major_outage"}]}}
