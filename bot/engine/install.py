@@ -19,6 +19,7 @@ from bot.slack.commands.deploy import DeployRequest
 from bot.slack.commands.rollback import RollbackRequest
 from bot.slack.outbox import outbox_service
 from bot.slack.run_messages import RunMessages
+from bot.slack.usergroups import UserGroups
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,9 @@ def install(runtime: Runtime, bolt: AsyncApp, app: web.Application) -> None:
         # The rest still run; an invalid runbook is refused when someone asks for it.
         log.error("runbook problem", extra={"problem": str(problem)})
     messages = RunMessages(config, outbox, runtime.store, runtime.slack)
-    engine = Engine(config, runtime.store, runtime.coord, catalogue, scheduler, messages, scheduler.clock)
+    # The scheduler's clock, not a fixed one: tests that drive the engine's clock by hand drive the cache's too.
+    groups = UserGroups(runtime.slack, now=lambda: scheduler.clock.now())
+    engine = Engine(config, runtime.store, runtime.coord, catalogue, scheduler, messages, scheduler.clock, groups)
     runtime.services[SERVICE] = engine
     COMMANDS["/deploy"].executors[DeployRequest] = run_deploy
     COMMANDS["/rollback"].executors[RollbackRequest] = run_rollback

@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.config import AppConfig
 from bot.config.environments import EnvironmentConfig
-from bot.engine.permissions import may_start
+from bot.engine.permissions import GroupDirectory, may_start
 from bot.runbooks import params as runbook_params
 from bot.runbooks.loader import Catalogue, UnknownEnvironmentError, UnknownRunbookError
 from bot.runbooks.schema import ParameterError, Runbook
@@ -55,8 +55,9 @@ class Checked:
         return bool(self.env.two_person_rule)
 
 
-async def check(config: AppConfig, catalogue: Catalogue, request: RunRequest) -> Checked:
-    """The request made concrete, or Refusal. Contacts only git (to see the tag exists)."""
+async def check(config: AppConfig, catalogue: Catalogue, groups: GroupDirectory, request: RunRequest) -> Checked:
+    """The request made concrete, or Refusal. Contacts only git (to see the tag exists) and, for a requester
+    not listed by user ID, Slack (the user groups of the runbook's role)."""
     usage = request.usage
     try:
         env_values = catalogue.env_values(request.environment)
@@ -74,7 +75,7 @@ async def check(config: AppConfig, catalogue: Catalogue, request: RunRequest) ->
     if missing:
         raise Refusal(f"{runbook.title} cannot run in {request.environment}: {missing} (configure it under "
                       f"environments.{request.environment}).", usage)
-    refused = may_start(config, request.user, runbook.role)
+    refused = await may_start(config, groups, request.user, runbook.role)
     if refused:
         raise Refusal(f"{refused[0].upper()}{refused[1:]}.", usage)
     try:

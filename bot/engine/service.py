@@ -18,7 +18,7 @@ from bot.engine.events import RunObserver
 from bot.engine.executor import Executor
 from bot.engine.locks import Busy, EnvironmentLocks
 from bot.engine.model import Approval, Decision, EventKind, Run, RunStatus, StepStatus
-from bot.engine.permissions import may_abort, may_confirm
+from bot.engine.permissions import GroupDirectory, may_abort, may_confirm
 from bot.engine.preflight import Checked, Refusal, RunRequest, check
 from bot.engine.timers import CONFIRMATION, FOLLOW_UP, RETRY_BUSY_S, confirmation_key
 from bot.engine.transition import NoSuchRun, Transition, Transitions
@@ -49,8 +49,9 @@ def label_of(runbook_id: str, params: dict[str, Any]) -> str:
 
 class Engine:
     def __init__(self, config: AppConfig, store: Store, coord: Coordination, catalogue: Catalogue,
-                 scheduler: Scheduler, observer: RunObserver, clock: Clock) -> None:
+                 scheduler: Scheduler, observer: RunObserver, clock: Clock, groups: GroupDirectory) -> None:
         self.config = config
+        self.groups = groups  # members of the user groups (S…) the roles name
         self.store = store
         self.coord = coord
         self.catalogue = catalogue
@@ -78,7 +79,7 @@ class Engine:
 
     async def start(self, request: RunRequest, run_id: int | None = None) -> Run:
         """Check the request, take the environment, record the run and set it going; Refusal otherwise."""
-        checked = await check(self.config, self.catalogue, request)
+        checked = await check(self.config, self.catalogue, self.groups, request)
         incident_id = await self._incident_for(request)
         if run_id is None:
             async with self.store.connection() as conn:
@@ -205,6 +206,12 @@ class Engine:
 
     async def confirm(self, run_id: int, position: int, user: str) -> Outcome:
         """Confirm (or, under the two-person rule, approve) a waiting dangerous step. Single-use."""
+        run = await self._unlocked_run(run_id)
+        if run is None:
+            return Outcome(False, f"{str(NoSuchRun(run_id)).capitalize()}.")
+        refused = await may_confirm(self.config, self.groups, run, user)
+        if refused:
+            return Outcome(False, f"{refused[0].upper()}{refused[1:]}.", run.id)
         try:
             async with self.transitions.open(run_id) as t:
                 return await self._confirm(t, position, user)
@@ -213,9 +220,6 @@ class Engine:
 
     async def _confirm(self, t: Transition, position: int, user: str) -> Outcome:
         run = t.view.run
-        refused = may_confirm(self.config, run, user)
-        if refused:
-            return Outcome(False, f"{refused[0].upper()}{refused[1:]}.", run.id)
         approval = await runs.get_approval(t.tx, run.id, position)
         if approval is None:
             return Outcome(False, f"Step {position + 1} of run #{run.id} is not waiting for a confirmation.", run.id)
@@ -249,6 +253,12 @@ class Engine:
         t.continue_run = True
         return Outcome(True, f"{verb}: {claimed.confirm_text}", run.id)
 
+    async def _unlocked_run(self, run_id: int) -> Run | None:
+        """The run as recorded, for a permission check: who asked for it and under which rule never change, and
+        the check may ask Slack for a user group's members, which must not happen while the run's row is locked."""
+        async with self.store.connection() as conn:
+            return await runs.get_run(conn, run_id)
+
     async def _relock(self, run: Run) -> Lock | Busy:
         lock = EnvironmentLocks.of(run)
         if lock is not None and await self.locks.renew(lock):
@@ -265,12 +275,15 @@ class Engine:
                        error="confirmation expired", scheduler=self.scheduler)
 
     async def abort(self, run_id: int, user: str) -> Outcome:
+        run = await self._unlocked_run(run_id)
+        if run is None:
+            return Outcome(False, f"{str(NoSuchRun(run_id)).capitalize()}.")
+        refused = await may_abort(self.config, self.groups, run, user)
+        if refused:
+            return Outcome(False, f"{refused[0].upper()}{refused[1:]}.", run.id)
         try:
             async with self.transitions.open(run_id) as t:
                 run = t.view.run
-                refused = may_abort(self.config, run, user)
-                if refused:
-                    return Outcome(False, f"{refused[0].upper()}{refused[1:]}.", run.id)
                 if run.status.finished:
                     return Outcome(False, f"Run #{run.id} already {run.status.value}.", run.id)
                 if run.abort_requested_by:

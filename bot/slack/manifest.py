@@ -7,7 +7,8 @@ import yaml
 
 from bot.slack.commands import COMMANDS
 
-REQUIRED_SCOPES = {"commands", "chat:write"}
+# usergroups:read: roles may name user groups (S…); without it their members are refused everything.
+REQUIRED_SCOPES = {"commands", "chat:write", "usergroups:read"}
 
 
 def check_manifest(path: Path) -> list[str]:

@@ -61,3 +61,14 @@ def test_an_extra_command_and_interactivity_off_fail_the_check(tmp_path: Path) -
 
     assert done.returncode == 1
     assert "/reboot" in done.stderr and "interactivity" in done.stderr
+
+
+def test_a_manifest_without_usergroups_read_fails_the_check(tmp_path: Path) -> None:
+    # Roles may name user groups (S…); without the scope their members could deploy nothing.
+    def change(doc: dict[str, Any]) -> None:
+        doc["oauth_config"]["scopes"]["bot"].remove("usergroups:read")
+
+    done = run_cli("manifest", "check", "--path", str(modified_copy(tmp_path, change)))
+
+    assert done.returncode == 1
+    assert "oauth_config.scopes.bot lacks usergroups:read" in done.stderr
