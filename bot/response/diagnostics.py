@@ -97,12 +97,22 @@ def count_patterns(patterns: list[LogPattern], tail_lines: int) -> Finding:
     return Finding(check="error_logs", ok=hits == 0, summary=f"{hits} matching error-log line(s)", lines=lines)
 
 
+def longest(config: AppConfig) -> timedelta:
+    """The longest run_all takes: its checks run at once, each cut off at this."""
+    return timedelta(seconds=config.response.diagnostics.health_timeout_seconds * 4)
+
+
 async def run_all(store: Store, config: AppConfig, now: datetime) -> list[Finding]:
+    """Every check at once, each bounded by `longest`.
+
+    Runs in the diagnostics timer's prepare step, with no transaction open, and may run again when a firing
+    is retried or taken over: it must only read (HTTP GETs, SELECTs, log files), never change anything.
+    """
     settings = config.response.diagnostics
 
     async def guarded(check: str, work: "asyncio.Future[Finding] | asyncio.Task[Finding]") -> Finding:
         try:
-            return await asyncio.wait_for(work, settings.health_timeout_seconds * 4)
+            return await asyncio.wait_for(work, longest(config).total_seconds())
         except Exception as exc:  # one broken check must not hide the others
             return Finding(check=check, ok=False, summary=f"could not run: {type(exc).__name__}: {exc}")
 

@@ -1,7 +1,8 @@
 """What each of the procedure's timers does when it fires (bot.scheduler calls these, exactly once).
 
 Every handler first checks the incident still wants it (open, unacknowledged, the severity still has it):
-a timer armed before a change that made it moot just does nothing.
+a timer armed before a change that made it moot just does nothing. The diagnostics take seconds, so they
+run in the timer's prepare step, outside its transaction; the handler only records what they found.
 """
 
 import logging
@@ -14,6 +15,7 @@ from bot.incidents.service import NoSuchIncident
 from bot.postmortem import load as load_postmortem
 from bot.postmortem import render as render_postmortem
 from bot.response import diagnostics, procedure, steps
+from bot.response.diagnostics import Finding
 from bot.response.procedure import Procedure
 from bot.response.prompts import PhaseContext
 from bot.response.publish import StatusPublisher
@@ -38,7 +40,9 @@ class ProcedureTimers:
         self.upload = upload
 
     def register(self, scheduler: Scheduler) -> None:
-        scheduler.on(procedure.DIAGNOSTICS, self.diagnostics)
+        # The scheduler cuts a prepare off at half its lease: leave the checks room, even with a long timeout.
+        scheduler.on(procedure.DIAGNOSTICS, self.diagnostics, prepare=self.run_all_diagnostics,
+                     lease=max(timedelta(minutes=5), 3 * diagnostics.longest(self.config)))
         scheduler.on(procedure.PHASE, self.phase)
         scheduler.on(procedure.STATUS_PROMPT, self.status_prompt)
         scheduler.on(procedure.ESCALATE, self.escalate)
@@ -50,13 +54,20 @@ class ProcedureTimers:
         assert timer.tx is not None and timer.incident_id is not None
         return await incident_rows.get(timer.tx, timer.incident_id, for_update=lock)
 
-    async def diagnostics(self, timer: Timer) -> None:
-        # Not locked: the checks take seconds, and people must be able to ack meanwhile.
-        incident = await self._incident(timer, lock=False)
+    async def run_all_diagnostics(self, timer: Timer) -> list[Finding] | None:
+        """The checks (seconds of HTTP and log reading), before the firing's transaction opens; None when the
+        incident no longer wants them. Side-effect free: a firing that is retried runs them again."""
+        assert timer.incident_id is not None
+        async with self.store.connection() as conn:
+            incident = await incident_rows.get(conn, timer.incident_id)
         if incident is None or not incident.is_open:
+            return None
+        return await diagnostics.run_all(self.store, self.config, self.proc.now())
+
+    async def diagnostics(self, timer: Timer, findings: list[Finding] | None) -> None:
+        incident = await self._incident(timer)
+        if findings is None or incident is None or not incident.is_open:
             return
-        now = self.proc.now()
-        findings = await diagnostics.run_all(self.store, self.config, now)
         problems = [f for f in findings if f.ok is False]
         summary = "Diagnostics: " + "; ".join(f.summary for f in findings)
         if problems:

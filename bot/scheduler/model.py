@@ -45,8 +45,9 @@ class Timer:
     failed_at: datetime | None
     attempts: int
     last_error: str | None
-    # Set only while a handler runs: the transaction that marks this timer fired. What a handler writes
-    # through it commits with the firing, or is rolled back (and retried) when the handler raises.
+    # Set only while a handler runs (never during a prepare): the transaction that marks this timer fired.
+    # What a handler writes through it commits with the firing, or is rolled back (and retried) when the
+    # handler raises.
     tx: Tx | None = field(default=None, repr=False, compare=False)
 
     @property

@@ -1,4 +1,8 @@
-"""timers: durable timers, claimed with FOR UPDATE SKIP LOCKED so each fires once across processes."""
+"""timers: durable timers, claimed with FOR UPDATE SKIP LOCKED so each fires once across processes.
+
+`revision` changes when a timer is re-armed and when a firing leases it (kinds with a slow prepare step):
+a firing that finds another revision than the one it started with lost the timer and records nothing.
+"""
 
 from datetime import datetime
 
@@ -36,6 +40,21 @@ WHERE {_PENDING} AND next_at <= %(now)s AND kind = ANY(%(kinds)s)
 ORDER BY next_at, id
 LIMIT 1
 FOR UPDATE SKIP LOCKED
+"""
+
+# Leasing moves next_at past the slow part, so no process claims the row meanwhile, without holding a lock
+# or a transaction while it runs; the new revision is the lease's token.
+_LEASE = f"""
+WITH due AS MATERIALIZED (
+    SELECT id FROM timers
+    WHERE {_PENDING} AND next_at <= %(now)s AND kind = ANY(%(kinds)s)
+    ORDER BY next_at, id
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE timers SET next_at = %(until)s, revision = revision + 1
+WHERE id IN (SELECT id FROM due)
+RETURNING {_COLUMNS}
 """
 
 # A cancel never waits for a timer being fired (its handler may be the one cancelling, on another
@@ -98,6 +117,27 @@ async def claim_next(tx: Tx, kinds: list[str], now: datetime) -> Timer | None:
     return _timer(row) if row else None
 
 
+async def lease_due(conn: Tx, kinds: list[str], now: datetime, until: datetime, limit: int) -> list[Timer]:
+    """Lease up to `limit` due pending timers of these kinds until `until`; the leased rows, earliest due first."""
+    cur = await conn.execute(_LEASE, {"now": now, "kinds": kinds, "until": until, "limit": limit})
+    return sorted((_timer(r) for r in await cur.fetchall()), key=lambda t: (t.due_at, t.id))
+
+
+async def lock(tx: Tx, timer_id: int) -> Timer | None:
+    """The timer as it is now, locked for this transaction (waits for a firing or re-arm in progress)."""
+    cur = await tx.execute(f"SELECT {_COLUMNS} FROM timers WHERE id = %s FOR UPDATE", (timer_id,))
+    row = await cur.fetchone()
+    return _timer(row) if row else None
+
+
+async def release(conn: Tx, timer: Timer, at: datetime) -> bool:
+    """Hand a leased timer back (due at `at`) unless it changed since: its lease was given up early."""
+    cur = await conn.execute(
+        f"UPDATE timers SET next_at = %s WHERE id = %s AND revision = %s AND {_PENDING}",
+        (at, timer.id, timer.revision))
+    return cur.rowcount == 1
+
+
 async def mark_fired(tx: Tx, timer: Timer, at: datetime) -> bool:
     """False when the handler re-armed the timer meanwhile (it stays pending at its new time)."""
     cur = await tx.execute(
@@ -112,7 +152,7 @@ async def mark_failed(tx: Tx, timer: Timer, error: str, at: datetime, retry_at: 
     cur = await tx.execute(
         "UPDATE timers SET attempts = attempts + 1, last_error = %(error)s, next_at = %(retry_at)s,"
         " failed_at = CASE WHEN attempts + 1 >= %(max)s THEN %(at)s::timestamptz END"
-        " WHERE id = %(id)s AND revision = %(revision)s RETURNING failed_at",
+        f" WHERE id = %(id)s AND revision = %(revision)s AND {_PENDING} RETURNING failed_at",
         {"error": error[:4000], "retry_at": retry_at, "max": max_attempts, "at": at, "id": timer.id,
          "revision": timer.revision})
     row = await cur.fetchone()
