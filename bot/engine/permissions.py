@@ -5,7 +5,7 @@ the role without asking Slack. Groups are asked of a GroupDirectory only for use
 group that cannot be read grants nothing: the refusal then says which group and what to do about it.
 """
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -27,6 +27,10 @@ class GroupDirectory(Protocol):
     async def members(self, group: str) -> frozenset[str]:
         """The group's user IDs; UnreadableGroup when they cannot be known."""
         ...
+
+
+# may_confirm / may_abort: why the user may not act on the run, or None.
+PermissionCheck = Callable[[AppConfig, GroupDirectory, Run, str], Awaitable[str | None]]
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from bot.engine.events import RunObserver
 from bot.engine.executor import Executor
 from bot.engine.locks import Busy, EnvironmentLocks
 from bot.engine.model import Approval, Decision, EventKind, Run, RunStatus, StepStatus
-from bot.engine.permissions import GroupDirectory, may_abort, may_confirm
+from bot.engine.permissions import GroupDirectory, PermissionCheck, may_abort, may_confirm
 from bot.engine.preflight import Checked, Refusal, RunRequest, check
 from bot.engine.timers import CONFIRMATION, FOLLOW_UP, RETRY_BUSY_S, confirmation_key
 from bot.engine.transition import NoSuchRun, Transition, Transitions
@@ -206,12 +206,8 @@ class Engine:
 
     async def confirm(self, run_id: int, position: int, user: str) -> Outcome:
         """Confirm (or, under the two-person rule, approve) a waiting dangerous step. Single-use."""
-        run = await self._unlocked_run(run_id)
-        if run is None:
-            return Outcome(False, f"{str(NoSuchRun(run_id)).capitalize()}.")
-        refused = await may_confirm(self.config, self.groups, run, user)
-        if refused:
-            return Outcome(False, f"{refused[0].upper()}{refused[1:]}.", run.id)
+        if (refused := await self._refusal(run_id, user, may_confirm)) is not None:
+            return refused
         try:
             async with self.transitions.open(run_id) as t:
                 return await self._confirm(t, position, user)
@@ -253,6 +249,14 @@ class Engine:
         t.continue_run = True
         return Outcome(True, f"{verb}: {claimed.confirm_text}", run.id)
 
+    async def _refusal(self, run_id: int, user: str, may: PermissionCheck) -> Outcome | None:
+        """Why `user` may not act on the run (or that there is no such run), or None."""
+        run = await self._unlocked_run(run_id)
+        if run is None:
+            return Outcome(False, f"{str(NoSuchRun(run_id)).capitalize()}.")
+        refused = await may(self.config, self.groups, run, user)
+        return Outcome(False, f"{refused[0].upper()}{refused[1:]}.", run.id) if refused else None
+
     async def _unlocked_run(self, run_id: int) -> Run | None:
         """The run as recorded, for a permission check: who asked for it and under which rule never change, and
         the check may ask Slack for a user group's members, which must not happen while the run's row is locked."""
@@ -275,12 +279,8 @@ class Engine:
                        error="confirmation expired", scheduler=self.scheduler)
 
     async def abort(self, run_id: int, user: str) -> Outcome:
-        run = await self._unlocked_run(run_id)
-        if run is None:
-            return Outcome(False, f"{str(NoSuchRun(run_id)).capitalize()}.")
-        refused = await may_abort(self.config, self.groups, run, user)
-        if refused:
-            return Outcome(False, f"{refused[0].upper()}{refused[1:]}.", run.id)
+        if (refused := await self._refusal(run_id, user, may_abort)) is not None:
+            return refused
         try:
             async with self.transitions.open(run_id) as t:
                 run = t.view.run

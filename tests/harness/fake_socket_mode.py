@@ -24,7 +24,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from tests.harness.fake_slack import TEAM_ID
 from tests.harness.net import free_port
 from tests.harness.servers import AppServer
-from tests.harness.slack_client import APP_ID, DEFAULT_CHANNEL, DEFAULT_USER
+from tests.harness.slack_client import APP_ID, DEFAULT_CHANNEL, DEFAULT_USER, command_fields
 
 EnvelopeType = Literal["slash_commands", "interactive", "events_api"]
 
@@ -95,21 +95,10 @@ class FakeSocketMode:
     async def slash_command(self, cmd: str, text: str = "", *, user_id: str = DEFAULT_USER,
                             channel_id: str = DEFAULT_CHANNEL, response_url: str | None = None) -> str:
         """A slash command envelope; its payload has the fields Slack would post as a form over HTTP."""
-        return await self.send("slash_commands", {
-            "token": "legacy-verification-token",
-            "team_id": TEAM_ID,
-            "team_domain": "atl-test",
-            "channel_id": channel_id,
-            "channel_name": channel_id.lower(),
-            "user_id": user_id,
-            "user_name": user_id.lower(),
-            "command": cmd,
-            "text": text,
-            "api_app_id": self.app_id,
-            "is_enterprise_install": "false",
-            "response_url": response_url or f"https://hooks.slack.com/commands/{TEAM_ID}/1/fake",
-            "trigger_id": f"{int(time.time())}.1.{'f' * 32}",
-        })
+        return await self.send("slash_commands", command_fields(
+            cmd, text, user_id=user_id, channel_id=channel_id,
+            response_url=response_url or f"https://hooks.slack.com/commands/{TEAM_ID}/1/fake",
+            trigger_id=f"{int(time.time())}.1.{'f' * 32}", app_id=self.app_id))
 
     async def disconnect(self, reason: str = "refresh_requested") -> None:
         """Slack's warning that this connection will close soon; the client should open a new one."""

@@ -36,6 +36,26 @@ def signature(secret: str, timestamp: str, body: str) -> str:
     return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
+def command_fields(cmd: str, text: str, *, user_id: str, channel_id: str, response_url: str, trigger_id: str,
+                   app_id: str = APP_ID) -> dict[str, str]:
+    """A slash command's fields as Slack sends them: a form over HTTP, an envelope's payload in Socket Mode."""
+    return {
+        "token": "legacy-verification-token",
+        "team_id": TEAM_ID,
+        "team_domain": "atl-test",
+        "channel_id": channel_id,
+        "channel_name": channel_id.lower(),
+        "user_id": user_id,
+        "user_name": user_id.lower(),
+        "command": cmd,
+        "text": text,
+        "api_app_id": app_id,
+        "is_enterprise_install": "false",
+        "response_url": response_url,
+        "trigger_id": trigger_id,
+    }
+
+
 def _user(user_id: str) -> dict[str, Any]:
     return {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": TEAM_ID}
 
@@ -80,21 +100,8 @@ class SignedSlack:
     def command_body(self, cmd: str, text: str = "", *, user_id: str = DEFAULT_USER,
                      channel_id: str = DEFAULT_CHANNEL, response_url: str | None = None) -> str:
         """The form body of a slash command, field for field as Slack posts it."""
-        return urlencode({
-            "token": "legacy-verification-token",
-            "team_id": TEAM_ID,
-            "team_domain": "atl-test",
-            "channel_id": channel_id,
-            "channel_name": channel_id.lower(),
-            "user_id": user_id,
-            "user_name": user_id.lower(),
-            "command": cmd,
-            "text": text,
-            "api_app_id": APP_ID,
-            "is_enterprise_install": "false",
-            "response_url": self._response_url(response_url),
-            "trigger_id": self._trigger_id(),
-        })
+        return urlencode(command_fields(cmd, text, user_id=user_id, channel_id=channel_id,
+                                        response_url=self._response_url(response_url), trigger_id=self._trigger_id()))
 
     async def command(self, cmd: str, text: str = "", *, user_id: str = DEFAULT_USER,
                       channel_id: str = DEFAULT_CHANNEL, response_url: str | None = None) -> HttpResult:

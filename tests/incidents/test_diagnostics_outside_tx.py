@@ -13,6 +13,7 @@ from aiohttp import web
 from bot.response.procedure import DIAGNOSTICS
 from tests.harness.bot import MakeBot
 from tests.harness.net import free_port
+from tests.harness.servers import AppServer
 from tests.incidents.conftest import config
 from tests.incidents.support import command, hand_driven, replies
 from tests.incidents.test_postmortem import production
@@ -38,16 +39,14 @@ async def slow_health() -> AsyncIterator[SlowHealth]:
 
     app = web.Application()
     app.router.add_get("/health", health)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    server, port = AppServer(), free_port()
+    await server.start(app, port)
     slow.url = f"http://127.0.0.1:{port}/health"
     try:
         yield slow
     finally:
         slow.answer.set()
-        await runner.cleanup()
+        await server.stop()
 
 
 async def diagnostics_timer_lockable(url: str) -> bool:
