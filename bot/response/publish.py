@@ -15,7 +15,14 @@ from bot.incidents.model import Incident
 from bot.incidents.service import IncidentService, NoSuchIncident, Step
 from bot.response import steps
 from bot.response.statuspage import STATE_KINDS, StatusPageState, state_of
-from bot.statuspage import IncidentStatus, StatusDraft, StatusPage, StatusPageError, StatusRef
+from bot.statuspage import (
+    IncidentStatus,
+    StatusDraft,
+    StatusPage,
+    StatusPageError,
+    StatusPageOutcomeUnknown,
+    StatusRef,
+)
 from bot.store import incidents as incident_rows
 from bot.store.db import Store
 
@@ -69,6 +76,9 @@ class StatusPublisher:
             if not manual:
                 try:
                     ref, created = await self._send(state, draft)
+                except StatusPageOutcomeUnknown as exc:
+                    # Not "did not take it": it may well have, and posting again blindly would duplicate it.
+                    return Posted(False, f"The status page may or may not have taken the update: {exc}")
                 except StatusPageError as exc:
                     return Posted(False, f"The status page did not take the update: {exc}")
             text = _describe(draft, ref, self.page, created, manual)

@@ -149,6 +149,23 @@ async def test_a_refused_update_is_reported_and_not_recorded(make_bot: MakeBot, 
         assert [r["outcome"] for r in rows] == ["refused", "refused"]
 
 
+async def test_a_create_of_unknown_outcome_says_to_check_the_page(make_bot: MakeBot, statuspage: FakeStatuspage,
+                                                                   clock) -> None:  # type: ignore[no-untyped-def]
+    async with make_bot(config=config(statuspage={"components": COMPONENTS}), env=statuspage_env(statuspage)) as bot:
+        await hand_driven(bot, clock)
+        await command(bot, "declare P1 checkout failing")
+        view = await open_form(bot, 1)
+        # The create lands but its answer is a 500, and the page's list of incidents cannot be read either.
+        statuspage.fail(500, method="POST", after_applying=True)
+        statuspage.fail(503, times=2, method="GET")
+        await submit(bot, view, form("investigating", "Investigating."), 1)
+        [told] = bot.fake_slack.calls_to("chat.postEphemeral")
+        assert ":warning: The status page may or may not have taken the update:" in told["text"]
+        assert "Check the page for it before posting again" in told["text"]
+        assert len(statuspage.incidents) == 1  # it did land, once: nothing posted it again
+        assert await bot.query("SELECT id FROM timeline_events WHERE kind = 'status_page'") == []
+
+
 async def test_without_a_status_page_the_update_is_recorded_as_posted_by_hand(incident_bot: BotUnderTest) -> None:
     bot = incident_bot
     await command(bot, "declare P1 checkout failing")
