@@ -19,7 +19,8 @@ from bot.store.db import Store
 
 log = logging.getLogger(__name__)
 
-MAX_BATCH = 500  # rows per INSERT: bounds one statement's size (≤ 500 MiB of bodies at the 1 MiB cap)
+MAX_BATCH = 500  # rows per INSERT
+MAX_BATCH_BYTES = 8 * 1024 * 1024  # bodies per INSERT (a batch holds at least one, up to the 1 MiB cap)
 IN_FLIGHT = 2  # batches at the database at once: one being written while the next one fills
 
 
@@ -62,7 +63,13 @@ class NotificationIntake:
 
     def _flush_soon(self) -> None:
         while self._queue and self._in_flight < IN_FLIGHT:
-            batch = [self._queue.pop(digest) for digest in list(self._queue)[:MAX_BATCH]]
+            batch: list[_Waiting] = []
+            size = 0
+            for digest in list(self._queue)[:MAX_BATCH]:
+                size += len(self._queue[digest].row.payload)
+                if batch and size > MAX_BATCH_BYTES:
+                    break
+                batch.append(self._queue.pop(digest))
             self._in_flight += 1
             task = asyncio.get_running_loop().create_task(self._flush(batch), name="alert-intake")
             self._tasks.add(task)
