@@ -68,9 +68,14 @@ def _link(url: str, label: str) -> str:
     return f"<{url.replace('>', '%3E').replace('|', '%7C')}|{escape(label)}>"
 
 
+def _promql_string(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
 def silence_url(base: str, labels: dict[str, str]) -> str:
     """Alertmanager's new-silence page prefilled with matchers for these labels."""
-    matchers = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    # Label values are PromQL strings there: a quote or backslash in one must not end it early.
+    matchers = ",".join(f'{k}="{_promql_string(v)}"' for k, v in sorted(labels.items()))
     return f"{base.rstrip('/')}/#/silences/new?filter={quote('{' + matchers + '}', safe='')}"
 
 

@@ -5,7 +5,9 @@ Alertmanager can produce: repeats, partial resolves, re-fires, late retries.
 """
 
 from datetime import timedelta
+from urllib.parse import unquote
 
+from bot.slack.incident_blocks import silence_url
 from tests.alerts.support import block_text, headers_posted, post_alert, recorded, replies_posted, settle, shifted
 from tests.harness import BotUnderTest
 
@@ -292,3 +294,9 @@ async def test_repeated_resolve_posts_nothing(bot: BotUnderTest) -> None:
     assert incident["status"] == "resolved" and incident["reopened_count"] == 0
     assert len(bot.fake_slack.calls) == calls
     assert await timeline(bot, incident["id"]) == ["opened", "alert_fired", "alert_resolved", "resolved"]
+
+
+def test_the_silence_link_quotes_label_values_as_alertmanager_parses_them() -> None:
+    url = silence_url("http://am.example:9093/", {"alertname": "Disk", "path": 'C:\\logs "old"'})
+    assert url.startswith("http://am.example:9093/#/silences/new?filter=")
+    assert unquote(url.split("filter=", 1)[1]) == '{alertname="Disk",path="C:\\\\logs \\"old\\""}'
