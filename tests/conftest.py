@@ -3,13 +3,14 @@ in process. The helpers behind them are in tests/harness/."""
 
 import os
 import shutil
-from collections.abc import AsyncIterator, Iterator
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot.store.db import Store
 from bot.store.migrate import migrate
 from tests.harness import postgres as pg
 from tests.harness.bot import BotUnderTest, MakeBot, run_bot
@@ -116,3 +117,28 @@ def shared_tmp() -> Iterator[Path]:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+OpenStore = Callable[[], AbstractAsyncContextManager[Store]]
+
+
+@pytest.fixture
+def open_store(migrated_database_url: str) -> OpenStore:
+    """`async with open_store() as store:` — one bot process's connection pool on the shared database."""
+
+    @asynccontextmanager
+    async def opened() -> AsyncIterator[Store]:
+        store = Store(migrated_database_url)
+        await store.open()
+        try:
+            yield store
+        finally:
+            await store.close()
+
+    return opened
+
+
+@pytest.fixture
+async def store(open_store: OpenStore) -> AsyncIterator[Store]:
+    async with open_store() as s:
+        yield s

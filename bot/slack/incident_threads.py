@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.config import AppConfig
 from bot.incidents.events import IncidentChange, Tx
-from bot.incidents.model import Incident, TimelineEvent, TimelineKind
+from bot.incidents.model import Incident, IncidentAlert, TimelineEvent, TimelineKind
 from bot.incidents.service import alerts_of
 from bot.incidents.severity import Severity
 from bot.slack import incident_blocks as render
@@ -103,15 +103,14 @@ class IncidentThreads:
     async def _render_header(self, args: dict[str, Any]) -> dict[str, Any]:
         """The header as the incident stands now (the outbox calls this just before sending)."""
         out = dict(args)
-        incident_id = int(out.pop("incident_id"))
         async with self.store.connection() as conn:
-            incident = await incident_rows.get(conn, incident_id)
-            if incident is None:
-                raise LookupError(f"incident #{incident_id} is gone")
-            alerts = await alerts_of(conn, incident)
-        out["text"] = render.header_text(incident, alerts)
-        out["blocks"] = render.header(incident, alerts, self.view)
-        return out
+            incident, alerts = await header_state(conn, int(out.pop("incident_id")))
+        return self.header_message(out, incident, alerts)
+
+    def header_message(self, args: dict[str, Any], incident: Incident, alerts: list[IncidentAlert]) -> dict[str, Any]:
+        """`args` (where to post) with the header's text and blocks."""
+        return {**args, "text": render.header_text(incident, alerts),
+                "blocks": render.header(incident, alerts, self.view)}
 
     async def _reply(self, tx: Tx, incident: Incident, events: list[TimelineEvent]) -> None:
         where, refs = self._where(incident)
@@ -142,3 +141,11 @@ class IncidentThreads:
         if isinstance(channel, str) and isinstance(ts, str):
             async with self.store.connection() as conn:
                 await incident_rows.set_thread_ts(conn, incident_id, sent.id, channel, ts)
+
+
+async def header_state(conn: Tx, incident_id: int) -> tuple[Incident, list[IncidentAlert]]:
+    """The incident and its alerts, as a header rendered now shows them; LookupError when it is gone."""
+    incident = await incident_rows.get(conn, incident_id)
+    if incident is None:
+        raise LookupError(f"incident #{incident_id} is gone")
+    return incident, await alerts_of(conn, incident)

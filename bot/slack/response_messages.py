@@ -13,15 +13,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import AppConfig
 from bot.incidents.events import Tx
 from bot.incidents.model import Incident, TimelineKind
-from bot.incidents.service import alerts_of
 from bot.response import procedure
 from bot.response.diagnostics import Finding
 from bot.response.escalation import PageDecision
 from bot.response.prompts import OpenPlan, PhaseContext, StatusPrompt
 from bot.response.statuspage import state_of
-from bot.slack import incident_blocks, statuspage_views
 from bot.slack import response_blocks as blocks
-from bot.slack.incident_threads import HEADER_RENDERER, IncidentThreads
+from bot.slack import statuspage_views
+from bot.slack.incident_threads import HEADER_RENDERER, IncidentThreads, header_state
 from bot.slack.outbox import Outbox, Ref
 from bot.store import incidents as incident_rows
 from bot.store import timers as timer_rows
@@ -90,16 +89,13 @@ class ResponseMessages:
         out = dict(args)
         incident_id = int(out.pop("incident_id"))
         async with self.store.connection() as conn:
-            incident = await incident_rows.get(conn, incident_id)
-            if incident is None:
-                raise LookupError(f"incident #{incident_id} is gone")
-            alerts = await alerts_of(conn, incident)
+            incident, alerts = await header_state(conn, incident_id)
             timeline = await incident_rows.timeline(conn, incident_id,
                                                     (TimelineKind.STATUS_PAGE, TimelineKind.ESCALATED))
             pending = {str(t.payload.get("phase")) for t in await timer_rows.pending(conn, incident_id=incident_id)
                        if t.kind == procedure.PHASE}
-        out["text"] = incident_blocks.header_text(incident, alerts)
-        rendered = incident_blocks.header(incident, alerts, self.threads.view)
+        out = self.threads.header_message(out, incident, alerts)
+        rendered = out["blocks"]
         extra = blocks.header_extra(incident, self.now(), self._status_page_line(timeline),
                                     [who for e in timeline if e.kind is TimelineKind.ESCALATED
                                      for who in e.data.get("paged", [])], self._phase(incident, pending))

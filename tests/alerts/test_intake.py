@@ -2,24 +2,12 @@
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 
 import psycopg
-import pytest
 
 from bot.alerts.intake import MAX_BATCH_BYTES, NotificationIntake
 from bot.store.alerts import NewNotification
 from bot.store.db import Store
-
-
-@pytest.fixture
-async def store(migrated_database_url: str) -> AsyncIterator[Store]:
-    store = Store(migrated_database_url)
-    await store.open()
-    try:
-        yield store
-    finally:
-        await store.close()
 
 
 def delivery(i: int, size: int) -> NewNotification:

@@ -1,7 +1,5 @@
-"""A store on a migrated database, a hand-driven clock, and a handler that records what fired."""
+"""A hand-driven clock and a handler that records what fired (the store fixtures: tests/conftest.py)."""
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -33,31 +31,6 @@ class Recorder:
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(START)
-
-
-OpenStore = Callable[[], AbstractAsyncContextManager[Store]]
-
-
-@pytest.fixture
-def open_store(migrated_database_url: str) -> OpenStore:
-    """`async with open_store() as store:` — one bot process's connection pool on the shared database."""
-
-    @asynccontextmanager
-    async def opened() -> AsyncIterator[Store]:
-        store = Store(migrated_database_url)
-        await store.open()
-        try:
-            yield store
-        finally:
-            await store.close()
-
-    return opened
-
-
-@pytest.fixture
-async def store(open_store: OpenStore) -> AsyncIterator[Store]:
-    async with open_store() as s:
-        yield s
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ from datetime import timedelta
 from bot.clock import ManualClock
 from bot.scheduler import Scheduler, TickResult, Timer, TimerState
 from bot.store.db import Store
-from tests.scheduler.conftest import START, OpenStore, Recorder
+from tests.conftest import OpenStore
+from tests.scheduler.conftest import START, Recorder
 
 
 async def test_two_processes_ticking_together_fire_every_timer_exactly_once(open_store: OpenStore,

@@ -15,7 +15,8 @@ import pytest
 from bot.clock import ManualClock
 from bot.scheduler import Scheduler, Timer, TimerState
 from bot.store.db import Store
-from tests.scheduler.conftest import START, OpenStore, Recorder
+from tests.conftest import OpenStore
+from tests.scheduler.conftest import START, Recorder
 
 DIAGNOSTICS = "incident.diagnostics"
 
